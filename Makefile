@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= demo_out
+export HF_HUB_OFFLINE := 1
+export MPLBACKEND := Agg
+
+.PHONY: install test test-slow demo clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -m "not slow" tests
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 2 -m slow tests
+
+demo: $(STAMP)
+	$(PY) tools/simulate_flight.py --out $(DEMO_DIR)/flight --seed 0
+	$(PY) image_processing_deduplication.py $(DEMO_DIR)/flight/images \
+		--pairing window --window 3 --out $(DEMO_DIR)/dedup
+	$(PY) tools/score_dedup.py $(DEMO_DIR)/dedup --ground-truth $(DEMO_DIR)/flight/ground_truth.json
+	@echo "Report: $(DEMO_DIR)/dedup/report.html"
+
+clean:
+	rm -rf $(DEMO_DIR) work_dirs
