@@ -1,0 +1,25 @@
+"""Models: importing this package registers every backbone, neck, head and algorithm."""
+from .algorithms import BaseSelfSupervisor, SimCLR, SwinFpnHashCLR, SwinFpnMIM, load_backbone_weights
+from .backbones import SWIN_FPN_ARCHS, SwinFpn
+from .data_preprocessor import SelfSupDataPreprocessor
+from .heads import ContrastiveHead, HashCLRHead, SimMIMHead, nt_xent
+from .necks import NonLinearNeck, SimMIMLinearDecoder
+from .utils import code_layout
+
+__all__ = [
+    "BaseSelfSupervisor",
+    "ContrastiveHead",
+    "HashCLRHead",
+    "NonLinearNeck",
+    "SWIN_FPN_ARCHS",
+    "SelfSupDataPreprocessor",
+    "SimCLR",
+    "SimMIMHead",
+    "SimMIMLinearDecoder",
+    "SwinFpn",
+    "SwinFpnHashCLR",
+    "SwinFpnMIM",
+    "code_layout",
+    "load_backbone_weights",
+    "nt_xent",
+]

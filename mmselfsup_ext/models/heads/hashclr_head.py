@@ -1,0 +1,59 @@
+"""HashCLR head: tanh relaxation of the projection, NT-Xent on it plus a quantization loss."""
+from typing import Optional
+
+import torch
+from mmengine.model import BaseModule
+
+from mmselfsup_ext.registry import MODELS
+
+from .contrastive_head import nt_xent
+
+
+@MODELS.register_module()
+class HashCLRHead(BaseModule):
+    """``b = tanh(gamma * z)``; loss = NT-Xent(b1, b2) + beta * mean(1 - |b|).
+
+    ``gamma`` grows during training (sqrt(epoch + 1), set by ``HashGammaHook`` through
+    the algorithm's ``set_gamma``) so ``b`` approaches the binary code ``sign(z)``; the
+    quantization term pulls every relaxed bit towards +-1.
+
+    Parameters
+    ----------
+    temperature : float
+        NT-Xent temperature tau (0.1 in the paper).
+    beta : float
+        Weight of the quantization loss (1 in the paper).
+    gamma : float
+        Initial relaxation sharpness.
+    init_cfg : dict, optional
+        mmengine initialisation config.
+    """
+
+    def __init__(
+        self, temperature: float = 0.1, beta: float = 1.0, gamma: float = 1.0, init_cfg: Optional[dict] = None
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        if beta < 0:
+            raise ValueError(f"beta must be non-negative, got {beta}")
+        self.temperature = temperature
+        self.beta = beta
+        self.gamma = 1.0
+        self.set_gamma(gamma)
+
+    def set_gamma(self, gamma: float) -> None:
+        """Set the relaxation sharpness (a positive number)."""
+        if not gamma > 0:
+            raise ValueError(f"gamma must be positive, got {gamma}")
+        self.gamma = float(gamma)
+
+    def relax(self, z: torch.Tensor) -> torch.Tensor:
+        """Continuous codes ``tanh(gamma * z)`` in (-1, 1)."""
+        return torch.tanh(self.gamma * z.float())
+
+    def loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"loss_contrastive", "loss_quant"}`` for the two views' projections (B, D)."""
+        b1, b2 = self.relax(z1), self.relax(z2)
+        quant = (1.0 - torch.cat([b1, b2]).abs()).mean()
+        return {"loss_contrastive": nt_xent(b1, b2, self.temperature), "loss_quant": self.beta * quant}

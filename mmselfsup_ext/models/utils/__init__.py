@@ -1,0 +1,3 @@
+from .code_layout import code_layout
+
+__all__ = ["code_layout"]
