@@ -1,0 +1,298 @@
+"""Command-line layer shared by both deduplication scripts.
+
+A script builds a :class:`DedupArgumentParser`, adds its encoder options, calls
+:func:`add_dedup_arguments`, and hands the parsed arguments plus an encoder (or a
+zero-argument factory, so ``--undo`` and argument errors never load a model) to
+:func:`run_from_args`, whose return value is the exit status:
+
+* 0 - finished (unreadable images are reported, not an error);
+* 1 - an action left files in conflict (nothing overwritten), or an I/O error;
+* 2 - a usage error (one ``error: ...`` line on stderr, no traceback);
+* 130 - interrupted with Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn, TextIO, Union
+
+from .actions import ActionReport, copy_unique, is_within, move_duplicates, undo_move
+from .encoders import Encoder
+from .discover import relative_posix
+from .grouping import KEEP_POLICIES
+from .pairing import PAIRING_MODES, compile_group_regex
+from .parallel import default_workers
+from .pipeline import DedupRun, deduplicate_folder
+from .threshold import OTSU_SOURCES, parse_threshold
+
+__all__ = ["DedupArgumentParser", "UsageError", "add_dedup_arguments", "run_from_args",
+           "main_with", "format_table"]
+
+# An encoder, or a zero-argument factory building one only when it is needed.
+EncoderLike = Union[Encoder, Callable[[], Encoder]]
+
+
+class UsageError(Exception):
+    """A mistake in the command line; reported as one ``error:`` line, exit status 2."""
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+class DedupArgumentParser(argparse.ArgumentParser):
+    """``ArgumentParser`` whose errors are a single ``error: ...`` line (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {_one_line(message)} (see --help)\n")
+        sys.exit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _threshold(text: str) -> str | int:
+    try:
+        return parse_threshold(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = True
+                        ) -> argparse.ArgumentParser:
+    """Add the options every deduplication script shares.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        Preferably a :class:`DedupArgumentParser`.
+    image_dir : bool, default True
+        Add the positional ``IMAGE_DIR`` (optional on the command line only so
+        that ``--undo MANIFEST`` can run alone).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The same parser.
+    """
+    if image_dir:
+        parser.add_argument("image_dir", nargs="?", metavar="IMAGE_DIR",
+                            help="folder of images, searched recursively")
+    search = parser.add_argument_group("duplicate search")
+    search.add_argument("--pairing", choices=PAIRING_MODES, default="window",
+                        help="candidate pairs: next --window images in capture order "
+                             "(default), disjoint neighbours (paper), or all pairs")
+    search.add_argument("--window", type=_positive_int, default=3, metavar="K",
+                        help="look-ahead for --pairing window (default 3)")
+    search.add_argument("--group-by", metavar="REGEX",
+                        help="pair and threshold separately per group, keyed by the first "
+                             r"capture group of REGEX in the relative path (e.g. '_h(\d+)_')")
+    search.add_argument("--threshold", type=_threshold, default="otsu", metavar="otsu|INT",
+                        help="duplicate iff Hamming distance <= T; 'otsu' (default) picks T "
+                             "per group")
+    search.add_argument("--otsu-on", choices=OTSU_SOURCES, default=None,
+                        help="--pairing all only: Otsu on k-nearest-neighbour distances "
+                             "(default, knn) or on all pair distances")
+    search.add_argument("--knn-k", type=_positive_int, default=1, metavar="K",
+                        help="neighbours per image for --otsu-on knn (default 1)")
+    search.add_argument("--report-radius", type=_non_negative_int, default=None, metavar="R",
+                        help="--pairing all only: list pairs within max(T, R) in pairs.csv "
+                             "(default bits/8)")
+    search.add_argument("--keep", choices=KEEP_POLICIES, default="first",
+                        help="image kept per duplicate group (default first in capture order)")
+    run = parser.add_argument_group("output and execution")
+    run.add_argument("--out", type=Path, default=Path("dedup_out"), metavar="DIR",
+                     help="output folder for codes, pairs, lists, summaries and "
+                          "report.html (default ./dedup_out)")
+    run.add_argument("--workers", type=_positive_int, default=default_workers(), metavar="N",
+                     help="worker processes (default: all available CPUs)")
+    run.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    run.add_argument("--no-report", action="store_true", help="skip report.html")
+    act = parser.add_argument_group(
+        "actions (default: dry run, only --out is written; nothing is ever deleted)")
+    act.add_argument("--copy-unique-to", type=Path, metavar="DIR",
+                     help="copy kept images to DIR, keeping relative paths")
+    act.add_argument("--move-duplicates-to", type=Path, metavar="DIR",
+                     help="move removed images to DIR and write DIR/manifest.json")
+    act.add_argument("--act-on", metavar="TAG",
+                     help="tag whose keep/remove lists drive the actions (required when "
+                          "several tags are computed)")
+    act.add_argument("--undo", type=Path, metavar="MANIFEST",
+                     help="restore the files listed in a move manifest, then exit")
+    return parser
+
+
+def format_table(run: DedupRun) -> str:
+    """The comparison table printed by the scripts (one row per tag)."""
+    header = ("tag", "threshold", "dup pairs", "groups", "removed", "dedup rate", "encode s")
+    rows = [(r["tag"], str(r["threshold"]), str(r["n_duplicate_pairs"]), str(r["n_groups"]),
+             f"{r['n_removed']}/{r['n_images']}", f"{100 * r['dedup_rate']:.1f}%",
+             f"{r['encode_s']:.2f}") for r in run.summary_rows]
+    widths = [max(len(h), *(len(row[c]) for row in rows)) for c, h in enumerate(header)]
+    fmt = "  ".join(["{:<%d}" % widths[0]] + ["{:>%d}" % w for w in widths[1:]])
+    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*row) for row in rows]
+    return "\n".join(lines)
+
+
+def _print_action(report: ActionReport, verb: str, out: TextIO) -> None:
+    print(f"{verb} {len(report.done)} files"
+          + (f", {len(report.skipped)} skipped" if report.skipped else "")
+          + (f", {len(report.conflicts)} conflicts (left untouched)" if report.conflicts else "")
+          + (f"; manifest: {report.manifest}" if report.manifest else ""), file=out)
+    for path, reason in report.skipped[:20]:
+        print(f"  skipped {path}: {reason}", file=out)
+    for path, reason in report.conflicts:
+        print(f"  conflict {path}: {reason}", file=sys.stderr)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if args.image_dir is None:
+        raise UsageError("IMAGE_DIR is required (or use --undo MANIFEST alone)")
+    root = Path(args.image_dir)
+    if not root.is_dir():
+        raise UsageError(f"image folder {str(root)!r} does not exist or is not a directory")
+    if args.group_by is not None:
+        compile_group_regex(args.group_by)
+    if args.otsu_on is not None and args.pairing != "all":
+        raise UsageError("--otsu-on applies only to --pairing all (ordered pairings run "
+                         "Otsu on the candidate-pair distances)")
+    if args.report_radius is not None and args.pairing != "all":
+        raise UsageError("--report-radius applies only to --pairing all")
+    if Path(args.out).resolve() == root.resolve():
+        raise UsageError("--out must not be the input folder itself")
+    for flag, dest in (("--copy-unique-to", args.copy_unique_to),
+                       ("--move-duplicates-to", args.move_duplicates_to)):
+        if dest is not None and is_within(dest, root):
+            raise UsageError(f"{flag} {str(dest)!r} lies inside the input folder; choose a "
+                             f"folder outside {str(root)!r}")
+        if dest is not None and dest.exists() and not dest.is_dir():
+            raise UsageError(f"{flag} {str(dest)!r} exists and is not a directory")
+    if (args.copy_unique_to is not None and args.move_duplicates_to is not None
+            and (is_within(args.copy_unique_to, args.move_duplicates_to)
+                 or is_within(args.move_duplicates_to, args.copy_unique_to))):
+        raise UsageError("--copy-unique-to and --move-duplicates-to must be separate folders")
+
+
+def _action_tag(args: argparse.Namespace, tags: list[str]) -> str | None:
+    if args.copy_unique_to is None and args.move_duplicates_to is None:
+        if args.act_on is not None:
+            raise UsageError("--act-on needs --copy-unique-to or --move-duplicates-to")
+        return None
+    if args.act_on is None:
+        if len(tags) == 1:
+            return tags[0]
+        raise UsageError(f"--act-on TAG is required with several tags ({', '.join(tags)}): "
+                         "choose whose keep/remove lists to act on")
+    if args.act_on not in tags:
+        raise UsageError(f"--act-on {args.act_on!r} is not one of the computed tags "
+                         f"({', '.join(tags)})")
+    return args.act_on
+
+
+def _run(args: argparse.Namespace, encoder: EncoderLike) -> int:
+    if args.undo is not None:
+        extra = [flag for flag, value in (("IMAGE_DIR", args.image_dir),
+                                          ("--copy-unique-to", args.copy_unique_to),
+                                          ("--move-duplicates-to", args.move_duplicates_to))
+                 if value is not None]
+        if extra:
+            raise UsageError(f"--undo runs alone; drop {', '.join(extra)}")
+        report = undo_move(args.undo)
+        _print_action(report, "restored", sys.stdout)
+        return 0 if report.ok else 1
+    _validate(args)
+    enc = encoder() if callable(encoder) and not hasattr(encoder, "encode") else encoder
+    tag = _action_tag(args, list(enc.tags))
+    run = deduplicate_folder(
+        args.image_dir, enc, args.out, pairing=args.pairing, window=args.window,
+        threshold=args.threshold, group_by=args.group_by, otsu_on=args.otsu_on or "knn",
+        k=args.knn_k, report_radius=args.report_radius, keep=args.keep,
+        workers=args.workers, progress=not args.no_progress, html_report=not args.no_report)
+    print(format_table(run))
+    unreadable = run.encoded.unreadable
+    if unreadable:
+        print(f"{len(unreadable)} unreadable files skipped (listed in each "
+              f"<tag>/summary.json):", file=sys.stderr)
+        for path, reason in unreadable[:10]:
+            print(f"  {relative_posix(path, run.root)}: {reason}", file=sys.stderr)
+        if len(unreadable) > 10:
+            print(f"  ... and {len(unreadable) - 10} more", file=sys.stderr)
+    stale = sorted(p.parent.name for p in run.out.glob("*/summary.json")
+                   if p.parent.name not in run.outcomes)
+    if stale:
+        print(f"note: {run.out} also holds older results ({', '.join(stale)}); "
+              "summary.csv and report.html cover this run only", file=sys.stderr)
+    print(f"outputs: {run.out}")
+    if run.report_path is not None:
+        print(f"report: {run.report_path}")
+    status = 0
+    if tag is not None:
+        outcome = run.outcomes[tag]
+        if args.copy_unique_to is not None:
+            report = copy_unique(run.root, outcome.keep_paths, args.copy_unique_to)
+            _print_action(report, f"[{tag}] copied kept images:", sys.stdout)
+            status = max(status, 0 if report.ok else 1)
+        if args.move_duplicates_to is not None:
+            report = move_duplicates(run.root, outcome.remove_paths, args.move_duplicates_to)
+            _print_action(report, f"[{tag}] moved removed images:", sys.stdout)
+            status = max(status, 0 if report.ok else 1)
+    return status
+
+
+def run_from_args(args: argparse.Namespace, encoder: EncoderLike) -> int:
+    """Run deduplication (or ``--undo``) from parsed arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From a parser set up by :func:`add_dedup_arguments`.
+    encoder : Encoder or callable
+        The encoder, or a zero-argument callable building it; a ``ValueError``
+        it raises (bad method, bad checkpoint) is reported as a usage error.
+
+    Returns
+    -------
+    int
+        Exit status (see the module docstring). Errors are printed as one
+        ``error: ...`` line on stderr, never as a traceback.
+    """
+    try:
+        return _run(args, encoder)
+    except (UsageError, ValueError) as exc:
+        sys.stderr.write(f"error: {_one_line(exc)}\n")
+        return 2
+    except OSError as exc:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"error: {_one_line(exc.strerror or exc)}{where}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+
+
+def main_with(parser: argparse.ArgumentParser,
+              build_encoder: Callable[[argparse.Namespace], Encoder],
+              argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run; ``build_encoder(args)`` is called only when encoding."""
+    args = parser.parse_args(argv)
+    return run_from_args(args, lambda: build_encoder(args))

@@ -1,0 +1,102 @@
+"""image_processing_deduplication.py as a user runs it (subprocesses)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "image_processing_deduplication.py"
+
+
+def _cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, distinct_crops) -> Path:
+    root = tmp_path_factory.mktemp("cli") / "photos"
+    root.mkdir()
+    for n in range(6):
+        distinct_crops[n].save(root / f"shot_h00_{n:02d}.jpg")
+    shutil.copy2(root / "shot_h00_02.jpg", root / "shot_h00_02b.jpg")
+    (root / "broken.jpg").write_text("not an image")
+    return root
+
+
+def _assert_usage_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert fragment in lines[0]
+
+
+def test_bad_arguments_give_one_line_errors(folder, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        ((tmp_path / "missing",), "does not exist"),
+        ((empty, "--out", tmp_path / "o"), "no images"),
+        ((folder, "--group-by", "_h(\\d+", "--out", tmp_path / "o"), "group-by"),
+        ((folder, "--threshold", "-3"), "--threshold"),
+        ((folder, "--threshold", "half"), "--threshold"),
+        ((folder, "--window", "0"), "--window"),
+        ((folder, "--pairing", "nearby"), "--pairing"),
+        ((folder, "--methods", "md5"), "--methods"),
+        ((folder, "--hash-size", "6", "--methods", "whash"), "power-of-two"),
+        ((folder, "--otsu-on", "pairs"), "--pairing all"),
+        ((folder, "--copy-unique-to", tmp_path / "u"), "--act-on"),
+        ((folder, "--methods", "phash", "--copy-unique-to", folder / "unique"),
+         "inside the input folder"),
+        ((folder, "--out", folder), "input folder itself"),
+        (("--undo", tmp_path / "no_manifest.json"), "does not exist"),
+        ((folder, "--undo", tmp_path / "m.json"), "--undo runs alone"),
+        ((), "IMAGE_DIR is required"),
+    ]
+    for args, fragment in cases:
+        _assert_usage_error(_cli(*args), fragment)
+
+
+def test_script_prints_table_and_report_and_acts(folder, tmp_path):
+    out = tmp_path / "out"
+    proc = _cli(folder, "--methods", "dhash", "phash", "--pairing", "window", "--window",
+                "2", "--out", out, "--workers", "2", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["tag", "threshold", "dup", "pairs", "groups", "removed",
+                                "dedup", "rate", "encode", "s"]
+    rows = {line.split()[0]: line.split() for line in lines[2:4]}
+    for tag in ("dhash64", "phash64"):
+        summary = json.loads((out / tag / "summary.json").read_text())
+        assert rows[tag][1:5] == [str(summary["threshold"]), str(summary["n_duplicate_pairs"]),
+                                  str(summary["n_groups"]),
+                                  f"{summary['n_removed']}/{summary['n_images']}"]
+        assert summary["n_removed"] == 1 and summary["n_unreadable"] == 1
+    assert f"report: {out / 'report.html'}" in proc.stdout
+    assert (out / "report.html").is_file()
+    assert "broken.jpg: not a recognised image format" in proc.stderr
+
+    dups = tmp_path / "dups"
+    moved = _cli(folder, "--methods", "phash", "--out", tmp_path / "out2", "--window", "2",
+                 "--no-progress", "--workers", "1", "--move-duplicates-to", dups)
+    assert moved.returncode == 0, moved.stderr
+    assert not (folder / "shot_h00_02b.jpg").exists()
+    assert (dups / "shot_h00_02b.jpg").is_file() and (dups / "manifest.json").is_file()
+    undone = _cli("--undo", dups / "manifest.json")
+    assert undone.returncode == 0, undone.stderr
+    assert "restored 1 files" in undone.stdout
+    assert (folder / "shot_h00_02b.jpg").read_bytes() == (folder / "shot_h00_02.jpg").read_bytes()
+
+
+def test_help_and_executable_bit():
+    proc = _cli("--help")
+    assert proc.returncode == 0 and "--move-duplicates-to" in proc.stdout
+    assert os.access(SCRIPT, os.X_OK)
+    assert SCRIPT.read_text().startswith("#!/usr/bin/env python3")
