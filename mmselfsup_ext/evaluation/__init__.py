@@ -1,0 +1,39 @@
+"""Torch-free evaluation: simulated inspection flights, ground-truth scoring, perturbations.
+
+- :mod:`.surfaces`: procedural concrete walls and real photos (train/eval halves).
+- :mod:`.flight`: serpentine flights with known footprints -> shots + ground_truth.json.
+- :mod:`.geometry`: convex clipping, overlap ratios, coverage rasters.
+- :mod:`.scoring`: pair precision/recall/F1/AUC, dedup rates, coverage retained.
+- :mod:`.perturbations`: the robustness protocol's image perturbations.
+"""
+from .flight import FlightResult, ShotJitter, render_shot, simulate_flight
+from .geometry import (CoverageGrid, clip_convex, intersection_area, is_convex, overlap_ratio,
+                       pairwise_overlaps, polygon_area)
+from .perturbations import PERTURBATIONS
+from .scoring import GroundTruth, format_table, load_ground_truth, roc_auc, score_dedup
+from .surfaces import REGIONS, Surface, load_photo, procedural_concrete, region_bounds
+
+__all__ = [
+    "PERTURBATIONS",
+    "REGIONS",
+    "CoverageGrid",
+    "FlightResult",
+    "GroundTruth",
+    "ShotJitter",
+    "Surface",
+    "clip_convex",
+    "format_table",
+    "intersection_area",
+    "is_convex",
+    "load_ground_truth",
+    "load_photo",
+    "overlap_ratio",
+    "pairwise_overlaps",
+    "polygon_area",
+    "procedural_concrete",
+    "region_bounds",
+    "render_shot",
+    "roc_auc",
+    "score_dedup",
+    "simulate_flight",
+]

@@ -1,0 +1,85 @@
+"""Score a dedup output folder against a simulated flight's ground truth (DESIGN §6).
+
+Example::
+
+    python tools/score_dedup.py demo_out/dedup --ground-truth demo_out/flight/ground_truth.json
+
+Prints one row per ``<tag>`` (precision, recall, F1 over the candidate pairs; recall and F1
+over all true pairs; ROC-AUC; dedup rate; ideal dedup rate; coverage retained) and writes
+``scores.json`` into the output folder. Definitions: ``mmselfsup_ext.evaluation.scoring``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mmselfsup_ext.evaluation.scoring import format_table, score_dedup
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value}")
+    return value
+
+
+def _cell(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Report bad arguments as a single line (no usage block)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line interface of the scorer."""
+    parser = _OneLineParser(description="Score dedup results against ground truth.")
+    parser.add_argument("outdir", type=Path, help="dedup output folder (<tag>/pairs.csv, ...)")
+    parser.add_argument("--ground-truth", required=True, type=Path,
+                        help="ground_truth.json of the flight")
+    parser.add_argument("--overlap", type=_threshold, default=0.5,
+                        help="true duplicate iff footprint overlap >= this (default: 0.5)")
+    parser.add_argument("--coverage-cell", type=_cell, default=None,
+                        help="coverage raster cell in surface pixels (default: automatic)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Score, print the table, write OUTDIR/scores.json."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        scores = score_dedup(args.outdir, args.ground_truth, overlap_threshold=args.overlap,
+                             coverage_cell=args.coverage_cell)
+        out = args.outdir / "scores.json"
+        payload = {"ground_truth": str(args.ground_truth), "overlap_threshold": args.overlap,
+                   "tags": scores}
+        out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
+    ref = next(iter(scores.values()))
+    print(format_table(scores))
+    print(f"ground truth: {ref['n_shots']} shots, {ref['n_true_pairs']} true pairs at overlap "
+          f">= {args.overlap}; ideal dedup rate {ref['ideal_dedup_rate']:.3f} (coverage "
+          f"{ref['ideal_coverage']:.3f}); one per component {ref['component_dedup_rate']:.3f} "
+          f"(coverage {ref['component_coverage']:.3f})")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
