@@ -10,6 +10,7 @@ or, with codes already at hand, :func:`find_duplicates`,
 :func:`select_keepers` and :func:`find_duplicates_to_remove`.
 """
 from .actions import ActionReport, copy_unique, move_duplicates, undo_move
+from .cache import CachedEncodeResult, CachedEncoder
 from .discover import IMAGE_EXTENSIONS, discover_images, natural_key
 from .encoders import ClassicalEncoder, EncodeResult, Encoder
 from .grouping import KEEP_POLICIES, duplicate_components
@@ -21,7 +22,7 @@ from .pipeline import (DedupRun, DuplicateSearch, KeepDecision, TagOutcome,
 
 __all__ = [
     "IMAGE_EXTENSIONS", "KEEP_POLICIES", "PAIRING_MODES",
-    "ActionReport", "ClassicalEncoder", "DedupRun", "DuplicateSearch", "EncodeResult",
+    "ActionReport", "CachedEncodeResult", "CachedEncoder", "ClassicalEncoder", "DedupRun", "DuplicateSearch", "EncodeResult",
     "Encoder", "KeepDecision", "TagOutcome", "UnreadableImageError",
     "candidate_pairs", "copy_unique", "deduplicate_folder", "discover_images",
     "duplicate_components", "find_duplicates", "find_duplicates_to_remove",

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TextIO, Union
 
 from .actions import ActionReport, copy_unique, is_within, move_duplicates, undo_move
+from .cache import CachedEncodeResult
 from .encoders import Encoder
 from .discover import relative_posix
 from .grouping import KEEP_POLICIES
@@ -125,6 +127,11 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
                           "report.html (default ./dedup_out)")
     run.add_argument("--workers", type=_positive_int, default=default_workers(), metavar="N",
                      help="worker processes (default: all available CPUs)")
+    run.add_argument("--cache-dir", type=Path, metavar="DIR",
+                     help="encodings cache: a re-run encodes only new or changed images "
+                          "(default OUT/.cache)")
+    run.add_argument("--no-cache", action="store_true",
+                     help="encode every image; neither read nor write the cache")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     run.add_argument("--no-report", action="store_true", help="skip report.html")
     act = parser.add_argument_group(
@@ -154,6 +161,12 @@ def format_table(run: DedupRun) -> str:
     return "\n".join(lines)
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
+    # A command-line user needs the message, not the library line that raised it.
+    sys.stderr.write(f"warning: {_one_line(message)}\n")
+
+
 def _print_action(report: ActionReport, verb: str, out: TextIO) -> None:
     print(f"{verb} {len(report.done)} files"
           + (f", {len(report.skipped)} skipped" if report.skipped else "")
@@ -180,6 +193,10 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--report-radius applies only to --pairing all")
     if Path(args.out).resolve() == root.resolve():
         raise UsageError("--out must not be the input folder itself")
+    if args.no_cache and args.cache_dir is not None:
+        raise UsageError("--cache-dir and --no-cache exclude each other")
+    if args.cache_dir is not None and args.cache_dir.exists() and not args.cache_dir.is_dir():
+        raise UsageError(f"--cache-dir {str(args.cache_dir)!r} exists and is not a directory")
     for flag, dest in (("--copy-unique-to", args.copy_unique_to),
                        ("--move-duplicates-to", args.move_duplicates_to)):
         if dest is not None and is_within(dest, root):
@@ -223,12 +240,18 @@ def _run(args: argparse.Namespace, encoder: EncoderLike) -> int:
     _validate(args)
     enc = encoder() if callable(encoder) and not hasattr(encoder, "encode") else encoder
     tag = _action_tag(args, list(enc.tags))
+    cache_dir = None if args.no_cache else (
+        args.cache_dir if args.cache_dir is not None else Path(args.out) / ".cache")
     run = deduplicate_folder(
         args.image_dir, enc, args.out, pairing=args.pairing, window=args.window,
         threshold=args.threshold, group_by=args.group_by, otsu_on=args.otsu_on or "knn",
         k=args.knn_k, report_radius=args.report_radius, keep=args.keep,
-        workers=args.workers, progress=not args.no_progress, html_report=not args.no_report)
+        workers=args.workers, progress=not args.no_progress, html_report=not args.no_report,
+        cache_dir=cache_dir)
     print(format_table(run))
+    if isinstance(run.encoded, CachedEncodeResult) and run.encoded.cache_path is not None:
+        print(f"encodings cache: {run.encoded.n_cached} of {run.n_images} images reused "
+              f"({run.encoded.cache_path})")
     unreadable = run.encoded.unreadable
     if unreadable:
         print(f"{len(unreadable)} unreadable files skipped (listed in each "
@@ -277,7 +300,9 @@ def run_from_args(args: argparse.Namespace, encoder: EncoderLike) -> int:
         ``error: ...`` line on stderr, never as a traceback.
     """
     try:
-        return _run(args, encoder)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return _run(args, encoder)
     except (UsageError, ValueError) as exc:
         sys.stderr.write(f"error: {_one_line(exc)}\n")
         return 2

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..hashing import pair_distances, radius_pairs
 from .actions import is_within
+from .cache import CachedEncodeResult, CachedEncoder
 from .discover import IMAGE_EXTENSIONS, discover_images, relative_posix
 from .encoders import EncodeResult, Encoder
 from .grouping import KEEP_POLICIES, choose_keepers, duplicate_components, policy_score
@@ -370,7 +371,7 @@ class DedupRun:
 
 def _summary(tag: str, bits: int, search: DuplicateSearch, decision: KeepDecision,
              n_images: int, unreadable: list[dict], encode_s: float, search_s: float,
-             keep_s: float, identity: str) -> dict:
+             keep_s: float, identity: str, n_cached: int) -> dict:
     n_removed = int(decision.remove.size)
     summary = {
         # Contract keys first, in DESIGN §5 order.
@@ -402,6 +403,8 @@ def _summary(tag: str, bits: int, search: DuplicateSearch, decision: KeepDecisio
         "n_kept": int(decision.keep.size),
         "keep_policy": decision.policy,
         "encoder": identity,
+        # Images whose codes came from the encodings cache (encode_s covers the rest).
+        "n_cached": int(n_cached),
     }
     return summary
 
@@ -412,7 +415,8 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
                        otsu_on: str = "knn", k: int = 1, report_radius: int | None = None,
                        keep: str = "first", workers: int = 1, progress: bool = True,
                        extensions: Sequence[str] = IMAGE_EXTENSIONS,
-                       html_report: bool = True) -> DedupRun:
+                       html_report: bool = True,
+                       cache_dir: str | os.PathLike | None = None) -> DedupRun:
     """Deduplicate a folder and write the output contract (DESIGN §5) to ``out``.
 
     Writes ``out/<tag>/{codes.csv,pairs.csv,keep.txt,remove.txt,summary.json}``
@@ -441,6 +445,10 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
         Image suffixes to discover.
     html_report : bool, default True
         Also write ``report.html``.
+    cache_dir : path-like, optional
+        Encodings cache folder (:class:`~.cache.CachedEncoder`): images whose
+        path, size and mtime match an earlier run with the same encoder are not
+        encoded again. Default: no cache.
 
     Returns
     -------
@@ -473,6 +481,8 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
     if bad_tags:
         raise ValueError(f"encoder tags must be plain folder names, got {bad_tags}")
 
+    if cache_dir is not None:
+        encoder = CachedEncoder(encoder, cache_dir)
     excluded = [out] if is_within(out, root) else []
     files = discover_images(root, extensions, exclude=excluded)
     if not files:
@@ -481,6 +491,7 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
     start = time.perf_counter()
     encoded = encoder.encode(files, workers=workers, progress=progress)
     encode_wall = time.perf_counter() - start
+    n_cached = encoded.n_cached if isinstance(encoded, CachedEncodeResult) else 0
     rel = [relative_posix(p, root) for p in encoded.ok_paths]
     unreadable = [{"path": relative_posix(p, root), "reason": reason}
                   for p, reason in encoded.unreadable]
@@ -500,7 +511,7 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
         keep_s = time.perf_counter() - start
         encode_s = float(encoded.timings.get(tag, encode_wall))
         summary = _summary(tag, bits, search, decision, len(files), unreadable, encode_s,
-                           search_s, keep_s, encoder.identity)
+                           search_s, keep_s, encoder.identity, n_cached)
         folder = out / tag
         write_codes_csv(folder / "codes.csv", rel, codes)
         write_pairs_csv(folder / "pairs.csv", rel, search.i, search.j, search.distance,
