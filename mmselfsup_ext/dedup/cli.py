@@ -23,7 +23,7 @@ from .actions import ActionReport, copy_unique, is_within, move_duplicates, undo
 from .cache import CachedEncodeResult
 from .encoders import Encoder
 from .discover import relative_posix
-from .grouping import KEEP_POLICIES
+from .grouping import KEEP_MODES, KEEP_POLICIES
 from .pairing import PAIRING_MODES, compile_group_regex
 from .parallel import default_workers
 from .pipeline import DedupRun, deduplicate_folder
@@ -69,6 +69,23 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
+def _max_side(text: str) -> int:
+    value = _positive_int(text)
+    if value < 32:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 32, got {text!r}")
     return value
 
 
@@ -120,7 +137,27 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
                         help="--pairing all only: list pairs within max(T, R) in pairs.csv "
                              "(default bits/8)")
     search.add_argument("--keep", choices=KEEP_POLICIES, default="first",
-                        help="image kept per duplicate group (default first in capture order)")
+                        help="preferred image of a duplicate group (default first in capture "
+                             "order)")
+    search.add_argument("--keep-mode", choices=KEEP_MODES, default=None,
+                        help="cover (default): remove an image only if a kept image is its "
+                             "duplicate, so chains of overlapping shots keep their surface; "
+                             "component: one image per duplicate group (paper)")
+    verify = parser.add_argument_group(
+        "geometric verification (judge hash candidates by their measured overlap)")
+    verify.add_argument("--verify", action="store_true",
+                        help="match keypoints on candidate pairs; duplicate iff the verified "
+                             "overlap >= --min-overlap (needs --keep-mode cover)")
+    verify.add_argument("--min-overlap", type=_fraction, default=0.5, metavar="F",
+                        help="shared surface / smaller footprint that makes a duplicate "
+                             "(default 0.5)")
+    verify.add_argument("--verify-max-side", type=_max_side, default=640, metavar="PX",
+                        help="longest side for keypoint detection (default 640)")
+    verify.add_argument("--verify-margin", type=_non_negative_int, default=None, metavar="BITS",
+                        help="--pairing all: verify pairs within T + BITS (default bits/8)")
+    verify.add_argument("--verify-knn", type=_positive_int, default=4, metavar="K",
+                        help="--pairing all: also verify each image's K nearest codes "
+                             "(default 4)")
     run = parser.add_argument_group("output and execution")
     run.add_argument("--out", type=Path, default=Path("dedup_out"), metavar="DIR",
                      help="output folder for codes, pairs, lists, summaries and "
@@ -154,6 +191,10 @@ def format_table(run: DedupRun) -> str:
     rows = [(r["tag"], str(r["threshold"]), str(r["n_duplicate_pairs"]), str(r["n_groups"]),
              f"{r['n_removed']}/{r['n_images']}", f"{100 * r['dedup_rate']:.1f}%",
              f"{r['encode_s']:.2f}") for r in run.summary_rows]
+    if any("n_verified" in r for r in run.summary_rows):
+        header += ("verified", "verify s")
+        rows = [row + (str(r.get("n_verified", "")), f"{r.get('verify_s', 0.0):.2f}")
+                for row, r in zip(rows, run.summary_rows)]
     widths = [max(len(h), *(len(row[c]) for row in rows)) for c, h in enumerate(header)]
     fmt = "  ".join(["{:<%d}" % widths[0]] + ["{:>%d}" % w for w in widths[1:]])
     lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
@@ -193,6 +234,20 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--report-radius applies only to --pairing all")
     if Path(args.out).resolve() == root.resolve():
         raise UsageError("--out must not be the input folder itself")
+    if args.verify and args.keep_mode == "component":
+        raise UsageError("--verify needs --keep-mode cover: an image is removed only when a "
+                         "kept image covers it")
+    if not args.verify:
+        for flag, value, default in (("--min-overlap", args.min_overlap, 0.5),
+                                     ("--verify-max-side", args.verify_max_side, 640),
+                                     ("--verify-margin", args.verify_margin, None),
+                                     ("--verify-knn", args.verify_knn, 4)):
+            if value != default:
+                raise UsageError(f"{flag} applies only with --verify")
+    if args.verify and args.pairing != "all" and (args.verify_margin is not None
+                                                  or args.verify_knn != 4):
+        raise UsageError("--verify-margin and --verify-knn apply only to --pairing all "
+                         "(ordered pairings verify every candidate pair)")
     if args.no_cache and args.cache_dir is not None:
         raise UsageError("--cache-dir and --no-cache exclude each other")
     if args.cache_dir is not None and args.cache_dir.exists() and not args.cache_dir.is_dir():
@@ -246,7 +301,10 @@ def _run(args: argparse.Namespace, encoder: EncoderLike) -> int:
         args.image_dir, enc, args.out, pairing=args.pairing, window=args.window,
         threshold=args.threshold, group_by=args.group_by, otsu_on=args.otsu_on or "knn",
         k=args.knn_k, report_radius=args.report_radius, keep=args.keep,
-        workers=args.workers, progress=not args.no_progress, html_report=not args.no_report,
+        keep_mode=args.keep_mode or "cover", verify=args.verify, min_overlap=args.min_overlap,
+        verify_max_side=args.verify_max_side, verify_margin=args.verify_margin,
+        verify_knn=args.verify_knn, workers=args.workers, progress=not args.no_progress,
+        html_report=not args.no_report,
         cache_dir=cache_dir)
     print(format_table(run))
     if isinstance(run.encoded, CachedEncodeResult) and run.encoded.cache_path is not None:

@@ -12,10 +12,14 @@ from scipy.sparse.csgraph import connected_components
 
 from .loading import UnreadableImageError, image_header_size, load_image
 
-__all__ = ["KEEP_POLICIES", "SHARPNESS_SIDE", "duplicate_components", "choose_keepers",
-           "policy_score", "sharpness", "size_key"]
+__all__ = ["KEEP_POLICIES", "KEEP_MODES", "SHARPNESS_SIDE", "duplicate_components",
+           "choose_keepers", "priority_order", "policy_score", "sharpness", "size_key"]
 
 KEEP_POLICIES = ("first", "sharpest", "largest")
+# ``cover``: greedy in policy order, an image goes only if a kept image is its duplicate
+# (a chain A~B~C with A, C disjoint keeps A and C). ``component``: one image per
+# connected component (the paper), which drops C's surface in that chain.
+KEEP_MODES = ("cover", "component")
 
 # Sharpness is measured at a common scale: the variance of the Laplacian depends
 # on resolution, so a 20 MP and a 5 MP copy are compared after both are reduced
@@ -124,6 +128,39 @@ def choose_keepers(components: Sequence[np.ndarray], policy: str,
         raise ValueError(f"keep policy {policy!r} needs a score function")
     # max() returns the first maximal item, and components are in capture order.
     return [int(max(comp.tolist(), key=score)) for comp in components]
+
+
+def priority_order(n: int, components: Sequence[np.ndarray],
+                   score: Callable[[int], object] | None = None) -> np.ndarray:
+    """Images in keep preference: component members by descending score, then the rest.
+
+    Parameters
+    ----------
+    n : int
+        Number of images.
+    components : sequence of ndarray
+        Duplicate components (only their members need a score).
+    score : callable, optional
+        Node index -> comparable score (higher is preferred); None: capture order.
+
+    Returns
+    -------
+    ndarray
+        ``int64`` permutation of ``range(n)``; ties keep capture order. Images
+        outside every component have no duplicate, so their place does not matter.
+
+    Examples
+    --------
+    >>> priority_order(4, [np.array([1, 2, 3])], {1: 0.5, 2: 2.0, 3: 2.0}.get).tolist()
+    [2, 3, 1, 0]
+    """
+    if score is None:
+        return np.arange(n, dtype=np.int64)
+    members = sorted({int(p) for comp in components for p in comp})
+    # sorted(reverse=True) is stable: equal scores stay in capture order.
+    ranked = sorted(members, key=score, reverse=True)
+    rest = np.setdiff1d(np.arange(n, dtype=np.int64), np.asarray(members, dtype=np.int64))
+    return np.concatenate([np.asarray(ranked, dtype=np.int64), rest])
 
 
 def policy_score(policy: str, path: str | os.PathLike) -> object:

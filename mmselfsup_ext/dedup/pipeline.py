@@ -1,5 +1,9 @@
 """The deduplication pipeline: codes -> candidate pairs -> threshold -> groups -> keep.
 
+With verification the hash stage only proposes pairs: :func:`verification_candidates`
+picks them, :func:`verify_search` measures their overlap, and the ``cover`` keep
+mode removes an image only when a kept image is its verified duplicate.
+
 Three functions cover notebook use (imagededup-style)::
 
     search = find_duplicates(codes, paths, pairing="window", window=3, threshold="otsu")
@@ -15,7 +19,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -26,17 +30,20 @@ from .actions import is_within
 from .cache import CachedEncodeResult, CachedEncoder
 from .discover import IMAGE_EXTENSIONS, discover_images, relative_posix
 from .encoders import EncodeResult, Encoder
-from .grouping import KEEP_POLICIES, choose_keepers, duplicate_components, policy_score
+from .grouping import (KEEP_MODES, KEEP_POLICIES, choose_keepers, duplicate_components,
+                       policy_score, priority_order)
+from .loading import load_image
 from .pairing import PAIRING_MODES, candidate_pairs, compile_group_regex, group_indices
 from .parallel import ordered_map
 from .threshold import (OTSU_SOURCES, all_pairs_histogram, candidate_histogram,
                         combined_threshold, parse_threshold, resolve_threshold)
+from .verify import FeatureCache, coverage_keep, verify_pairs
 from .writers import (write_codes_csv, write_pairs_csv, write_path_list, write_summary_csv,
                       write_summary_json)
 
 __all__ = ["DuplicateSearch", "KeepDecision", "TagOutcome", "DedupRun", "find_duplicates",
-           "select_keepers", "find_duplicates_to_remove", "deduplicate_folder",
-           "default_report_radius", "method_of_tag"]
+           "select_keepers", "find_duplicates_to_remove", "verification_candidates",
+           "verify_search", "deduplicate_folder", "default_report_radius", "method_of_tag"]
 
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -85,6 +92,12 @@ class DuplicateSearch:
     pairing, window, group_by, threshold_mode, histogram_source, report_radius
         The settings used (``window`` only for ``window`` pairing,
         ``report_radius`` only for ``all``).
+    overlap, inliers, verify_status : ndarray or None
+        After :func:`verify_search`: each pair's verified overlap (``float64``, NaN
+        when unverifiable), model inliers and status; ``duplicate`` is then
+        ``overlap >= min_overlap``. None for a hash-only search.
+    min_overlap : float or None
+        Overlap threshold of the verification.
     """
 
     i: np.ndarray
@@ -103,6 +116,10 @@ class DuplicateSearch:
     threshold_mode: str
     histogram_source: str
     report_radius: int | None
+    overlap: np.ndarray | None = None
+    inliers: np.ndarray | None = None
+    verify_status: np.ndarray | None = None
+    min_overlap: float | None = None
 
     @property
     def n_duplicate_pairs(self) -> int:
@@ -112,18 +129,21 @@ class DuplicateSearch:
 
 @dataclass
 class KeepDecision:
-    """One kept image per duplicate component.
+    """Which images are kept and which removed.
 
     Attributes
     ----------
     components : list of ndarray
         Duplicate components of size > 1 (positions ascending).
     keepers : list of int
-        Kept position of each component.
+        The policy's preferred image of each component (always kept; in ``cover``
+        mode a component can keep more images, see ``keep``).
     keep, remove : ndarray
         ``int64`` positions kept / removed, ascending; together every position.
     policy : str
         Keep policy used.
+    mode : str
+        Keep mode used (see :func:`select_keepers`).
     """
 
     components: list[np.ndarray]
@@ -131,6 +151,7 @@ class KeepDecision:
     keep: np.ndarray
     remove: np.ndarray
     policy: str
+    mode: str = "component"
 
 
 def _check_choice(value: str, choices: Sequence[str], name: str) -> None:
@@ -252,18 +273,24 @@ def find_duplicates(codes: np.ndarray, paths: Sequence[str | os.PathLike], *,
 
 def select_keepers(search: DuplicateSearch, keep: str = "first",
                    files: Sequence[str | os.PathLike] | None = None, *,
-                   workers: int = 1, progress: bool = False,
+                   mode: str = "component", workers: int = 1, progress: bool = False,
                    score_cache: dict[str, object] | None = None) -> KeepDecision:
-    """Group duplicates into connected components and keep one image of each.
+    """Decide which images to keep from the duplicate graph.
 
     Parameters
     ----------
     search : DuplicateSearch
-        Result of :func:`find_duplicates`.
+        Result of :func:`find_duplicates` (or :func:`verify_search`).
     keep : {"first", "sharpest", "largest"}, default "first"
-        ``first``: earliest in capture order. ``sharpest``: highest variance of
-        the Laplacian (reduced greyscale decode). ``largest``: most pixels, then
-        largest file. Ties go to the earliest image.
+        Preference: ``first``: earliest in capture order. ``sharpest``: highest
+        variance of the Laplacian (reduced greyscale decode). ``largest``: most
+        pixels, then largest file. Ties go to the earliest image.
+    mode : {"component", "cover"}, default "component"
+        ``component`` (the paper): one image per connected component.
+        ``cover``: images are visited in preference order and one is removed only
+        if an already kept image is its duplicate (:func:`~.verify.coverage_keep`),
+        so every removed image is a duplicate of a kept one; on a chain
+        A~B~C~D~E with ``first`` it keeps A, C and E where ``component`` keeps A.
     files : sequence of path-like, optional
         Files to measure for ``sharpest``/``largest`` (aligned with
         ``search.paths``; default ``search.paths``). Only images in components of
@@ -280,6 +307,7 @@ def select_keepers(search: DuplicateSearch, keep: str = "first",
     KeepDecision
     """
     _check_choice(keep, KEEP_POLICIES, "keep")
+    _check_choice(mode, KEEP_MODES, "mode")
     n = len(search.paths)
     components = duplicate_components(n, search.i[search.duplicate],
                                       search.j[search.duplicate])
@@ -305,23 +333,28 @@ def select_keepers(search: DuplicateSearch, keep: str = "first",
 
         score = cached_score
     keepers = choose_keepers(components, keep, score)
-    removed = np.zeros(n, dtype=bool)
-    for comp, kept in zip(components, keepers):
-        removed[comp] = True
-        removed[kept] = False
+    if mode == "cover":
+        removed = ~coverage_keep(n, search.i, search.j, search.duplicate,
+                                 priority_order(n, components, score))
+    else:
+        removed = np.zeros(n, dtype=bool)
+        for comp, kept in zip(components, keepers):
+            removed[comp] = True
+            removed[kept] = False
     return KeepDecision(components=components, keepers=keepers,
                         keep=np.flatnonzero(~removed).astype(np.int64),
-                        remove=np.flatnonzero(removed).astype(np.int64), policy=keep)
+                        remove=np.flatnonzero(removed).astype(np.int64), policy=keep,
+                        mode=mode)
 
 
 def find_duplicates_to_remove(codes: np.ndarray, paths: Sequence[str | os.PathLike], *,
                               keep: str = "first",
                               files: Sequence[str | os.PathLike] | None = None,
-                              **search_options) -> list[str]:
-    """Paths to remove so that one image per duplicate component remains.
+                              mode: str = "component", **search_options) -> list[str]:
+    """Paths to remove (by default one image per duplicate component remains).
 
-    ``search_options`` are those of :func:`find_duplicates`; ``keep`` and ``files``
-    those of :func:`select_keepers`.
+    ``search_options`` are those of :func:`find_duplicates`; ``keep``, ``files``
+    and ``mode`` those of :func:`select_keepers`.
 
     Examples
     --------
@@ -330,8 +363,138 @@ def find_duplicates_to_remove(codes: np.ndarray, paths: Sequence[str | os.PathLi
     ['b']
     """
     search = find_duplicates(codes, paths, **search_options)
-    decision = select_keepers(search, keep, files)
+    decision = select_keepers(search, keep, files, mode=mode)
     return [search.paths[p] for p in decision.remove]
+
+
+def _knn_pairs(codes: np.ndarray, k: int, i: np.ndarray, j: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (x, y) with y among the ``k`` nearest codes of x that ``(i, j)`` lacks.
+
+    An image with at least ``k`` neighbours among the radius pairs ``(i, j)`` has
+    its ``k`` nearest among them already; only the others are scanned (O(N) each),
+    so the cost stays O(N) per isolated image and never builds an N x N matrix.
+    """
+    n = codes.shape[0]
+    k = min(k, n - 1)
+    if k < 1:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    degree = np.bincount(np.concatenate([i, j]).astype(np.int64), minlength=n)
+    everyone = np.arange(n, dtype=np.int64)
+    parts_i, parts_j = [], []
+    for x in np.flatnonzero(degree < k).tolist():
+        d = pair_distances(codes, np.full(n, x, dtype=np.int64), everyone)
+        d[x] = np.iinfo(np.int64).max  # an image is not its own neighbour
+        nearest = np.argsort(d, kind="stable")[:k]
+        parts_i.append(np.full(k, x, dtype=np.int64))
+        parts_j.append(nearest.astype(np.int64))
+    if not parts_i:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(parts_i), np.concatenate(parts_j)
+
+
+def verification_candidates(search: DuplicateSearch, codes: np.ndarray, margin: int,
+                            knn: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs worth a geometric check after the hash stage.
+
+    ``window``/``adjacent``: every candidate pair of ``search`` (shifted views of
+    a flight are mostly beyond any hash threshold, but few per image). ``all``:
+    per capture group, the pairs within ``max(0, T + margin)`` bits, each image's
+    ``knn`` nearest codes, and the pairs ``search`` already lists.
+
+    Parameters
+    ----------
+    search : DuplicateSearch
+        Hash-stage result for ``codes``.
+    codes : ndarray
+        ``uint8`` codes the search ran on.
+    margin : int
+        Bits added to the group threshold (``all`` only).
+    knn : int
+        Nearest codes per image (``all`` only).
+
+    Returns
+    -------
+    i, j : ndarray
+        ``int64`` unique pairs, ``i < j``, sorted by ``(i, j)``.
+    """
+    if codes.shape[0] != len(search.paths):
+        raise ValueError(f"{codes.shape[0]} codes for {len(search.paths)} searched paths")
+    if search.pairing != "all":
+        return search.i, search.j
+    regex = compile_group_regex(search.group_by) if search.group_by is not None else None
+    parts_i, parts_j = [search.i], [search.j]
+    for key, members in group_indices(search.paths, regex).items():
+        sub = codes[members]
+        li, lj, _ = radius_pairs(sub, max(0, search.thresholds[key] + int(margin)))
+        ki, kj = _knn_pairs(sub, knn, li, lj)
+        parts_i += [members[li], members[ki]]
+        parts_j += [members[lj], members[kj]]
+    i = np.concatenate(parts_i).astype(np.int64)
+    j = np.concatenate(parts_j).astype(np.int64)
+    pairs = np.unique(np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1), axis=0)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
+
+
+def verify_search(search: DuplicateSearch, codes: np.ndarray, i: np.ndarray, j: np.ndarray,
+                  files: Sequence[str | os.PathLike], cache: FeatureCache, *,
+                  min_overlap: float = 0.5, workers: int = 1, progress: bool = False,
+                  memo: dict[tuple[int, int], tuple[float, int, str]] | None = None
+                  ) -> DuplicateSearch:
+    """Replace the hash decision by the verified overlap of the pairs ``(i, j)``.
+
+    Parameters
+    ----------
+    search : DuplicateSearch
+        Hash-stage result (its threshold and histogram are kept for the report).
+    codes : ndarray
+        Codes of ``search`` (distances of the new pairs).
+    i, j : ndarray
+        Pairs to verify, ``i < j`` (e.g. from :func:`verification_candidates`).
+    files : sequence of path-like
+        Image files aligned with ``search.paths`` (keys of ``cache``).
+    cache : FeatureCache
+        Features shared by every tag of a run.
+    min_overlap : float, default 0.5
+        A pair is a duplicate iff its verified overlap is ``>=`` this; an
+        unverifiable pair (NaN) never is.
+    workers : int, default 1
+        Threads for feature extraction and matching.
+    progress : bool, default False
+        Progress bars.
+    memo : dict, optional
+        ``(i, j) -> (overlap, inliers, status)``, filled and reused so a pair
+        proposed by several tags is matched once.
+
+    Returns
+    -------
+    DuplicateSearch
+        ``search`` with the pairs ``(i, j)``, their Hamming distances and the
+        verification fields set.
+    """
+    if not 0.0 < min_overlap <= 1.0:
+        raise ValueError(f"min_overlap must be in (0, 1], got {min_overlap!r}")
+    if len(files) != len(search.paths):
+        raise ValueError(f"{len(files)} files for {len(search.paths)} searched paths")
+    memo = {} if memo is None else memo
+    keys = list(zip(np.asarray(i).tolist(), np.asarray(j).tolist()))
+    todo = [key for key in dict.fromkeys(keys) if key not in memo]
+    if todo:
+        ti, tj = (np.array(side, dtype=np.int64) for side in zip(*todo))
+        found = verify_pairs(list(files), ti, tj, workers=workers, progress=progress,
+                             cache=cache)
+        for key, ov, inl, st in zip(todo, *(a.tolist() for a in found)):
+            memo[key] = (ov, inl, st)
+    overlap = np.array([memo[key][0] for key in keys], dtype=np.float64)
+    inliers = np.array([memo[key][1] for key in keys], dtype=np.int64)
+    status = np.array([memo[key][2] for key in keys], dtype="<U13")
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    distance = pair_distances(codes, i, j) if i.size else np.zeros(0, np.int64)
+    # NaN >= x is False: an unverifiable pair is never removed on.
+    return replace(search, i=i, j=j, distance=np.asarray(distance, dtype=np.int64),
+                   duplicate=overlap >= min_overlap, overlap=overlap, inliers=inliers,
+                   verify_status=status, min_overlap=float(min_overlap))
 
 
 @dataclass
@@ -371,7 +534,8 @@ class DedupRun:
 
 def _summary(tag: str, bits: int, search: DuplicateSearch, decision: KeepDecision,
              n_images: int, unreadable: list[dict], encode_s: float, search_s: float,
-             keep_s: float, identity: str, n_cached: int) -> dict:
+             keep_s: float, identity: str, n_cached: int,
+             verify_s: float | None = None) -> dict:
     n_removed = int(decision.remove.size)
     summary = {
         # Contract keys first, in DESIGN §5 order.
@@ -402,10 +566,19 @@ def _summary(tag: str, bits: int, search: DuplicateSearch, decision: KeepDecisio
         "n_candidate_pairs": int(search.i.size),
         "n_kept": int(decision.keep.size),
         "keep_policy": decision.policy,
+        "keep_mode": decision.mode,
         "encoder": identity,
         # Images whose codes came from the encodings cache (encode_s covers the rest).
         "n_cached": int(n_cached),
+        "verified": search.overlap is not None,
     }
+    if search.overlap is not None:
+        summary.update({
+            "n_verified": int(search.i.size),
+            "verify_s": round(float(verify_s or 0.0), 6),
+            "min_overlap": search.min_overlap,
+            "n_unverifiable": int(np.sum(search.verify_status == "unverifiable")),
+        })
     return summary
 
 
@@ -413,7 +586,10 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
                        out: str | os.PathLike, *, pairing: str = "window", window: int = 3,
                        threshold: str | int = "otsu", group_by: str | None = None,
                        otsu_on: str = "knn", k: int = 1, report_radius: int | None = None,
-                       keep: str = "first", workers: int = 1, progress: bool = True,
+                       keep: str = "first", keep_mode: str = "cover", verify: bool = False,
+                       min_overlap: float = 0.5, verify_max_side: int = 640,
+                       verify_margin: int | None = None, verify_knn: int = 4,
+                       workers: int = 1, progress: bool = True,
                        extensions: Sequence[str] = IMAGE_EXTENSIONS,
                        html_report: bool = True,
                        cache_dir: str | os.PathLike | None = None) -> DedupRun:
@@ -437,8 +613,23 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
         See :func:`find_duplicates`.
     keep : {"first", "sharpest", "largest"}
         See :func:`select_keepers`.
+    keep_mode : {"cover", "component"}, default "cover"
+        See :func:`select_keepers` (``mode``); ``verify`` requires ``cover``.
+    verify : bool, default False
+        Check candidate pairs (:func:`verification_candidates`) geometrically
+        after the hash stage; a pair is then a duplicate iff its verified overlap
+        is ``>= min_overlap``. Features are computed once per image for all tags.
+    min_overlap : float, default 0.5
+        Overlap (shared surface / smaller footprint) that makes a duplicate.
+    verify_max_side : int, default 640
+        Longest side images are reduced to for keypoint detection.
+    verify_margin : int, optional
+        ``all`` pairing: bits added to T for verification candidates; default
+        ``bits // 8``.
+    verify_knn : int, default 4
+        ``all`` pairing: nearest codes per image also verified.
     workers : int, default 1
-        Processes for encoding and keep scores.
+        Processes for encoding and keep scores (threads for verification).
     progress : bool, default True
         Progress bars on stderr.
     extensions : sequence of str
@@ -466,6 +657,7 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
         raise ValueError(f"image folder {str(root)!r} does not exist or is not a directory")
     _check_choice(pairing, PAIRING_MODES, "pairing")
     _check_choice(keep, KEEP_POLICIES, "keep")
+    _check_choice(keep_mode, KEEP_MODES, "keep_mode")
     _check_choice(otsu_on, OTSU_SOURCES, "otsu_on")
     _check_positive_int(window, "window")
     _check_positive_int(k, "k")
@@ -480,6 +672,20 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
     bad_tags = [t for t in encoder.tags if not _TAG.match(t)]
     if bad_tags:
         raise ValueError(f"encoder tags must be plain folder names, got {bad_tags}")
+    features: FeatureCache | None = None
+    if verify:
+        if keep_mode != "cover":
+            raise ValueError("verify needs keep_mode 'cover': an image is removed only when "
+                             "a kept image covers it")
+        if not 0.0 < min_overlap <= 1.0:
+            raise ValueError(f"min_overlap must be in (0, 1], got {min_overlap!r}")
+        _check_positive_int(verify_knn, "verify_knn")
+        if verify_margin is not None and (isinstance(verify_margin, bool) or not isinstance(
+                verify_margin, (int, np.integer)) or verify_margin < 0):
+            raise ValueError(f"verify_margin must be a non-negative int, got {verify_margin!r}")
+        # One cache for the run: every tag verifies the same images, decoded once.
+        features = FeatureCache(partial(load_image, min_size=verify_max_side),
+                                max_side=verify_max_side)
 
     if cache_dir is not None:
         encoder = CachedEncoder(encoder, cache_dir)
@@ -498,6 +704,7 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
 
     run = DedupRun(root=root, out=out, n_images=len(files), encoded=encoded)
     score_cache: dict[str, object] = {}
+    verified: dict[tuple[int, int], tuple[float, int, str]] = {}
     for tag, bits in encoder.tags.items():
         codes = encoded.codes[tag]
         start = time.perf_counter()
@@ -505,17 +712,28 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
                                  threshold=threshold, group_by=group_by, otsu_on=otsu_on,
                                  k=k, report_radius=report_radius)
         search_s = time.perf_counter() - start
+        verify_s = None
+        if features is not None:
+            start = time.perf_counter()
+            margin = default_report_radius(bits) if verify_margin is None else verify_margin
+            vi, vj = verification_candidates(search, codes, margin, verify_knn)
+            search = verify_search(search, codes, vi, vj, encoded.ok_paths, features,
+                                   min_overlap=min_overlap, workers=workers,
+                                   progress=progress, memo=verified)
+            verify_s = time.perf_counter() - start
         start = time.perf_counter()
-        decision = select_keepers(search, keep, encoded.ok_paths, workers=workers,
-                                  progress=progress, score_cache=score_cache)
+        decision = select_keepers(search, keep, encoded.ok_paths, mode=keep_mode,
+                                  workers=workers, progress=progress, score_cache=score_cache)
         keep_s = time.perf_counter() - start
         encode_s = float(encoded.timings.get(tag, encode_wall))
         summary = _summary(tag, bits, search, decision, len(files), unreadable, encode_s,
-                           search_s, keep_s, encoder.identity, n_cached)
+                           search_s, keep_s, encoder.identity, n_cached, verify_s)
         folder = out / tag
         write_codes_csv(folder / "codes.csv", rel, codes)
         write_pairs_csv(folder / "pairs.csv", rel, search.i, search.j, search.distance,
-                        search.duplicate)
+                        search.duplicate,
+                        None if search.overlap is None else
+                        (search.overlap, search.inliers, search.verify_status))
         outcome = TagOutcome(tag, int(bits), search, decision, summary, folder)
         write_path_list(folder / "keep.txt", outcome.keep_paths)
         write_path_list(folder / "remove.txt", outcome.remove_paths)
@@ -528,7 +746,9 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
             "n_duplicate_pairs": summary["n_duplicate_pairs"],
             "n_groups": summary["n_groups"], "n_removed": summary["n_removed"],
             "dedup_rate": round(summary["dedup_rate"], 6),
-            "encode_s": round(encode_s, 3), "search_s": round(search_s, 3)})
+            "encode_s": round(encode_s, 3), "search_s": round(search_s, 3),
+            **({"n_verified": summary["n_verified"], "verify_s": round(verify_s, 3)}
+               if verify_s is not None else {})})
     write_summary_csv(out / "summary.csv", run.summary_rows)
     if html_report:
         from .report import write_report  # matplotlib is imported only when needed

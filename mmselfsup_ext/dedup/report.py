@@ -104,6 +104,7 @@ def _thumbnail(path: Path) -> str | None:
 def _group_html(outcome: TagOutcome, files: list[Path], comp: np.ndarray, kept: int,
                 thumbs: dict[str, str | None]) -> str:
     shown = [kept] + [int(p) for p in comp if p != kept][:MAX_THUMBS_PER_GROUP - 1]
+    kept_set = set(outcome.decision.keep.tolist())
     cells = []
     for pos in shown:
         key = str(files[pos])
@@ -112,8 +113,10 @@ def _group_html(outcome: TagOutcome, files: list[Path], comp: np.ndarray, kept: 
         name = html.escape(outcome.search.paths[pos])
         img = (f'<img src="{thumbs[key]}" alt="{name}">' if thumbs[key]
                else '<div class="note">(no preview)</div>')
-        label = "<b>kept</b> " if pos == kept else "removed "
-        cls = ' class="kept"' if pos == kept else ""
+        # In cover mode a group can keep several images, not just its first keeper.
+        is_kept = pos in kept_set
+        label = "<b>kept</b> " if is_kept else "removed "
+        cls = ' class="kept"' if is_kept else ""
         cells.append(f"<figure{cls}>{img}<figcaption>{label}{name}</figcaption></figure>")
     more = len(comp) - len(shown)
     extra = f'<div class="note">+{more} more images in this group</div>' if more else ""
@@ -127,12 +130,15 @@ def _tag_section(outcome: TagOutcome, files: list[Path], thumbs: dict[str, str |
     png = histogram_png(outcome.search.histogram, s["threshold"],
                         f"{outcome.tag}: {s['histogram_source'].replace('_', ' ')}",
                         s["thresholds"])
+    rule = (f'duplicate iff verified overlap &ge; {s["min_overlap"]}; '
+            f'{s["n_unverifiable"]} of {s["n_verified"]} verified pairs unverifiable'
+            if s.get("verified") else "duplicate iff distance &le; T")
     parts = [f'<h2 id="{html.escape(outcome.tag)}">{html.escape(outcome.tag)}</h2>',
-             f'<p>threshold T = {s["threshold"]} ({s["threshold_mode"]}; duplicate iff '
-             f'distance &le; T), {s["n_duplicate_pairs"]} duplicate pairs of '
+             f'<p>threshold T = {s["threshold"]} ({s["threshold_mode"]}; {rule}), '
+             f'{s["n_duplicate_pairs"]} duplicate pairs of '
              f'{s["n_candidate_pairs"]} candidates, {s["n_groups"]} duplicate groups, '
              f'{s["n_removed"]} removed ({100 * s["dedup_rate"]:.1f}%), keep policy '
-             f'<i>{html.escape(s["keep_policy"])}</i>.</p>',
+             f'<i>{html.escape(s["keep_policy"])}</i> ({html.escape(s["keep_mode"])}).</p>',
              f'<img alt="distance histogram of {html.escape(outcome.tag)}" '
              f'src="{_data_uri(png, "image/png")}">']
     if len(s["thresholds"]) > 1:

@@ -18,12 +18,14 @@ import numpy as np
 
 from ..hashing import codes_to_hex
 
-__all__ = ["CODES_COLUMNS", "PAIRS_COLUMNS", "SUMMARY_KEYS", "SUMMARY_CSV_COLUMNS",
-           "atomic_open", "atomic_write_text", "write_codes_csv", "write_pairs_csv", "write_path_list",
-           "write_summary_json", "write_summary_csv"]
+__all__ = ["CODES_COLUMNS", "PAIRS_COLUMNS", "VERIFY_COLUMNS", "SUMMARY_KEYS",
+           "SUMMARY_CSV_COLUMNS", "atomic_open", "atomic_write_text", "write_codes_csv",
+           "write_pairs_csv", "write_path_list", "write_summary_json", "write_summary_csv"]
 
 CODES_COLUMNS = ("path", "code_hex")
 PAIRS_COLUMNS = ("path_a", "path_b", "distance", "duplicate")
+# Appended to PAIRS_COLUMNS only when pairs were geometrically verified (--verify).
+VERIFY_COLUMNS = ("overlap", "inliers", "verify_status")
 # Keys summary.json always has (extra keys may follow them).
 SUMMARY_KEYS = ("method", "bits", "pairing", "threshold", "histogram", "n_images",
                 "n_unreadable", "unreadable", "n_duplicate_pairs", "n_groups", "n_removed",
@@ -87,18 +89,31 @@ def write_codes_csv(path: str | os.PathLike, rel_paths: Sequence[str], codes: np
 
 
 def write_pairs_csv(path: str | os.PathLike, rel_paths: Sequence[str], i: np.ndarray,
-                    j: np.ndarray, distance: np.ndarray, duplicate: np.ndarray) -> Path:
+                    j: np.ndarray, distance: np.ndarray, duplicate: np.ndarray,
+                    verification: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                    ) -> Path:
     """Write ``pairs.csv``: ``path_a,path_b,distance,duplicate`` (duplicate is 1 or 0).
 
-    ``path_a`` is the earlier image in capture order.
+    ``path_a`` is the earlier image in capture order. With ``verification`` =
+    ``(overlap, inliers, status)`` the :data:`VERIFY_COLUMNS` follow: overlap with
+    4 decimals (empty when NaN, i.e. unverifiable), inlier count and status.
     """
-    if not len(i) == len(j) == len(distance) == len(duplicate):
+    n = len(i)
+    if not n == len(j) == len(distance) == len(duplicate):
         raise ValueError("i, j, distance and duplicate must have equal lengths")
-    rows = ((rel_paths[a], rel_paths[b], int(d), int(bool(dup)))
-            for a, b, d, dup in zip(np.asarray(i).tolist(), np.asarray(j).tolist(),
-                                    np.asarray(distance).tolist(),
-                                    np.asarray(duplicate).tolist()))
-    return _write_csv(path, PAIRS_COLUMNS, rows)
+    base = zip(np.asarray(i).tolist(), np.asarray(j).tolist(), np.asarray(distance).tolist(),
+               np.asarray(duplicate).tolist())
+    if verification is None:
+        rows = ((rel_paths[a], rel_paths[b], int(d), int(bool(dup))) for a, b, d, dup in base)
+        return _write_csv(path, PAIRS_COLUMNS, rows)
+    overlap, inliers, status = (np.asarray(v) for v in verification)
+    if not n == len(overlap) == len(inliers) == len(status):
+        raise ValueError("verification arrays must have one entry per pair")
+    rows = ((rel_paths[a], rel_paths[b], int(d), int(bool(dup)),
+             "" if np.isnan(ov) else f"{ov:.4f}", int(inl), str(st))
+            for (a, b, d, dup), ov, inl, st in zip(base, overlap.tolist(), inliers.tolist(),
+                                                   status.tolist()))
+    return _write_csv(path, PAIRS_COLUMNS + VERIFY_COLUMNS, rows)
 
 
 def write_path_list(path: str | os.PathLike, rel_paths: Iterable[str]) -> Path:
