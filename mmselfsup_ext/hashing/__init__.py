@@ -1,0 +1,35 @@
+"""Torch-free hashing toolkit: packed codes, classical hashes, Hamming search, Otsu."""
+from .classical import CLASSICAL_METHODS, classical_hash, classical_tag, min_decode_size
+from .codes import codes_to_hex, hex_to_codes, pack_bits, unpack_bits
+from .hamming import (
+    RADIUS_METHODS,
+    distance_histogram,
+    histogram_and_radius_pairs,
+    knn_distances,
+    pair_distances,
+    radius_pairs,
+)
+from .otsu import otsu_threshold, otsu_threshold_bounds
+from .sampling import dkw_epsilon, sampled_distance_histogram, sampled_knn_distances
+
+__all__ = [
+    "CLASSICAL_METHODS",
+    "RADIUS_METHODS",
+    "classical_hash",
+    "classical_tag",
+    "codes_to_hex",
+    "distance_histogram",
+    "dkw_epsilon",
+    "hex_to_codes",
+    "histogram_and_radius_pairs",
+    "knn_distances",
+    "min_decode_size",
+    "otsu_threshold",
+    "otsu_threshold_bounds",
+    "pack_bits",
+    "pair_distances",
+    "radius_pairs",
+    "sampled_distance_histogram",
+    "sampled_knn_distances",
+    "unpack_bits",
+]
