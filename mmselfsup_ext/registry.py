@@ -17,29 +17,44 @@ from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
-from mmengine.registry import Registry
+from mmengine.registry import DefaultScope, Registry
 
-MODELS = Registry("model", parent=MMENGINE_MODELS, locations=["mmselfsup_ext.models"])
-DATASETS = Registry("dataset", parent=MMENGINE_DATASETS, locations=["mmselfsup_ext.datasets"])
-DATA_SAMPLERS = Registry(
+
+class ScopedRegistry(Registry):
+    """A registry whose builds always resolve ``type=`` names in this package's scope.
+
+    mmengine resolves names through the current ``DefaultScope``; a scope left current
+    by a runner of another library (e.g. ``mmengine``) would otherwise hide this
+    package's modules. Parent registries are still searched, so mmengine's own
+    optimizers, hooks and loops build as before.
+    """
+
+    def build(self, cfg, *args, **kwargs):
+        with DefaultScope.overwrite_default_scope(self.scope):
+            return super().build(cfg, *args, **kwargs)
+
+
+MODELS = ScopedRegistry("model", parent=MMENGINE_MODELS, locations=["mmselfsup_ext.models"])
+DATASETS = ScopedRegistry("dataset", parent=MMENGINE_DATASETS, locations=["mmselfsup_ext.datasets"])
+DATA_SAMPLERS = ScopedRegistry(
     "data sampler", parent=MMENGINE_DATA_SAMPLERS, locations=["mmselfsup_ext.datasets"]
 )
-TRANSFORMS = Registry(
+TRANSFORMS = ScopedRegistry(
     "transform", parent=MMENGINE_TRANSFORMS, locations=["mmselfsup_ext.datasets.transforms"]
 )
-HOOKS = Registry("hook", parent=MMENGINE_HOOKS, locations=["mmselfsup_ext.engine.hooks"])
-LOOPS = Registry("loop", parent=MMENGINE_LOOPS, locations=["mmselfsup_ext.engine"])
-OPTIMIZERS = Registry("optimizer", parent=MMENGINE_OPTIMIZERS, locations=["mmselfsup_ext.engine"])
-OPTIM_WRAPPERS = Registry(
+HOOKS = ScopedRegistry("hook", parent=MMENGINE_HOOKS, locations=["mmselfsup_ext.engine.hooks"])
+LOOPS = ScopedRegistry("loop", parent=MMENGINE_LOOPS, locations=["mmselfsup_ext.engine"])
+OPTIMIZERS = ScopedRegistry("optimizer", parent=MMENGINE_OPTIMIZERS, locations=["mmselfsup_ext.engine"])
+OPTIM_WRAPPERS = ScopedRegistry(
     "optim wrapper", parent=MMENGINE_OPTIM_WRAPPERS, locations=["mmselfsup_ext.engine"]
 )
-PARAM_SCHEDULERS = Registry(
+PARAM_SCHEDULERS = ScopedRegistry(
     "parameter scheduler", parent=MMENGINE_PARAM_SCHEDULERS, locations=["mmselfsup_ext.engine"]
 )
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+OPTIM_WRAPPER_CONSTRUCTORS = ScopedRegistry(
     "optimizer wrapper constructor", parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 )
 # Visualizers come from mmengine; the child registries let a config under this
 # scope find them without "Failed to search registry" warnings.
-VISUALIZERS = Registry("visualizer", parent=MMENGINE_VISUALIZERS)
-VISBACKENDS = Registry("vis_backend", parent=MMENGINE_VISBACKENDS)
+VISUALIZERS = ScopedRegistry("visualizer", parent=MMENGINE_VISUALIZERS)
+VISBACKENDS = ScopedRegistry("vis_backend", parent=MMENGINE_VISBACKENDS)

@@ -21,7 +21,7 @@ from mmselfsup_ext.datasets.transforms import (
     Resize,
     SimMIMMaskGenerator,
 )
-from mmselfsup_ext.registry import MODELS
+from mmselfsup_ext.registry import MODELS, TRANSFORMS
 from mmselfsup_ext.utils import register_all_modules
 
 register_all_modules()
@@ -184,7 +184,7 @@ def folder(tmp_path, concrete_left, write_images) -> str:
 
 def _batch_from_config(config: str, folder: str, batch: int = 3) -> dict:
     cfg = Config.fromfile(str(CONFIGS / config))
-    pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
+    pipeline = Compose([TRANSFORMS.build(t) for t in cfg.train_dataloader.dataset.pipeline])
     paths = sorted(str(p) for p in Path(folder).rglob("*.jpg"))[:batch]
     samples = [pipeline(dict(img_path=p, sample_idx=i)) for i, p in enumerate(paths)]
     return cfg, pseudo_collate(samples)
