@@ -197,6 +197,24 @@ def test_cli_prints_table_and_writes_scores(output):
     assert saved["tags"]["hash64"]["precision"] == pytest.approx(2 / 3)
 
 
+def test_cli_scores_several_folders_side_by_side(output, tmp_path):
+    out, gt_path = output
+    other = tmp_path / "other"
+    # Same tag, perfect answer: A-B, A-D, B-D duplicates; keep A and C.
+    write_tag(other, "hash64", [("A.jpg", "B.jpg", 1, 1), ("A.jpg", "D.jpg", 1, 1),
+                                ("B.jpg", "D.jpg", 1, 1), ("B.jpg", "C.jpg", 9, 0)],
+              keep=["A.jpg", "C.jpg"], remove=["B.jpg", "D.jpg"])
+    proc = subprocess.run([sys.executable, str(TOOL), str(out), str(other),
+                           "--ground-truth", str(gt_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line.split()[1:4] for line in proc.stdout.splitlines()
+            if line.split() and "/hash64" in line.split()[0]}
+    assert rows == {"out/hash64": ["0.667", "1.000", "0.800"],
+                    "other/hash64": ["1.000", "1.000", "1.000"]}
+    assert (other / "scores.json").exists() and (out / "scores.json").exists()
+
+
 @pytest.mark.parametrize("args", [["--overlap", "2"], ["--overlap", "x"], []])
 def test_cli_bad_arguments_give_one_line(output, capsys, args):
     out, gt_path = output

@@ -3,10 +3,11 @@
 Example::
 
     python tools/score_dedup.py demo_out/dedup --ground-truth demo_out/flight/ground_truth.json
+    python tools/score_dedup.py out/classical out/deep --ground-truth flight/ground_truth.json
 
-Prints one row per ``<tag>`` (precision, recall, F1 over the candidate pairs; recall and F1
+Prints one row per ``<tag>`` of every output folder given (precision, recall, F1 over the candidate pairs; recall and F1
 over all true pairs; ROC-AUC; dedup rate; ideal dedup rate; coverage retained) and writes
-``scores.json`` into the output folder. Definitions: ``mmselfsup_ext.evaluation.scoring``.
+``scores.json`` into each output folder. Definitions: ``mmselfsup_ext.evaluation.scoring``.
 """
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ class _OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """Command-line interface of the scorer."""
     parser = _OneLineParser(description="Score dedup results against ground truth.")
-    parser.add_argument("outdir", type=Path, help="dedup output folder (<tag>/pairs.csv, ...)")
+    parser.add_argument("outdirs", type=Path, nargs="+", metavar="OUTDIR",
+                        help="dedup output folder(s) (<tag>/pairs.csv, ...); their tags are "
+                             "scored side by side")
     parser.add_argument("--ground-truth", required=True, type=Path,
                         help="ground_truth.json of the flight")
     parser.add_argument("--overlap", type=_threshold, default=0.5,
@@ -59,16 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Score, print the table, write OUTDIR/scores.json."""
+    """Score, print the table, write OUTDIR/scores.json for each OUTDIR."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    scores: dict[str, dict] = {}
+    written = []
     try:
-        scores = score_dedup(args.outdir, args.ground_truth, overlap_threshold=args.overlap,
-                             coverage_cell=args.coverage_cell)
-        out = args.outdir / "scores.json"
-        payload = {"ground_truth": str(args.ground_truth), "overlap_threshold": args.overlap,
-                   "tags": scores}
-        out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        for outdir in args.outdirs:
+            folder_scores = score_dedup(outdir, args.ground_truth,
+                                        overlap_threshold=args.overlap,
+                                        coverage_cell=args.coverage_cell)
+            payload = {"ground_truth": str(args.ground_truth),
+                       "overlap_threshold": args.overlap, "tags": folder_scores}
+            out = outdir / "scores.json"
+            out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+            written.append(str(out))
+            # Folders may share tags (e.g. with and without --verify): name rows by folder.
+            prefix = f"{outdir.name}/" if len(args.outdirs) > 1 else ""
+            scores.update({prefix + tag: row for tag, row in folder_scores.items()})
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     ref = next(iter(scores.values()))
@@ -77,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
           f">= {args.overlap}; ideal dedup rate {ref['ideal_dedup_rate']:.3f} (coverage "
           f"{ref['ideal_coverage']:.3f}); one per component {ref['component_dedup_rate']:.3f} "
           f"(coverage {ref['component_coverage']:.3f})")
-    print(f"wrote {out}")
+    print(f"wrote {', '.join(written)}")
     return 0
 
 
