@@ -4,6 +4,7 @@ from .backbones import SWIN_FPN_ARCHS, SwinFpn
 from .data_preprocessor import SelfSupDataPreprocessor
 from .heads import ContrastiveHead, HashCLRHead, SimMIMHead, nt_xent
 from .necks import NonLinearNeck, SimMIMLinearDecoder
+from .per_image_preprocessor import PerImageDataPreprocessor
 from .utils import code_layout
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "ContrastiveHead",
     "HashCLRHead",
     "NonLinearNeck",
+    "PerImageDataPreprocessor",
     "SWIN_FPN_ARCHS",
     "SelfSupDataPreprocessor",
     "SimCLR",

@@ -139,7 +139,10 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu") -> 
             f"checkpoint {str(path)!r} is not a readable PyTorch checkpoint (corrupt or "
             f"truncated?): {_one_line(exc)}"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (RuntimeError, EOFError, OSError, ValueError, IndexError, KeyError, TypeError,
+            zipfile.BadZipFile) as exc:
+        # Garbage that is not a zip file reaches the legacy unpickler, which fails with
+        # whatever the bytes happen to trigger (e.g. IndexError on an empty mark stack).
         raise CheckpointError(
             f"checkpoint {str(path)!r} is not a readable PyTorch checkpoint (corrupt or "
             f"truncated?): {_one_line(exc)}"

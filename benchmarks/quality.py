@@ -1,0 +1,306 @@
+"""Deduplication quality of learned and classical codes on a flight over the evaluation half.
+
+What it does (DESIGN §6, issue 4 item 5):
+
+1. Simulates an inspection flight over the RIGHT (evaluation) half of the real photo
+   (``--flight DIR`` reuses one), with ground-truth footprints and overlaps.
+2. Encodes every shot once per method: the four classical hashes (64 bits) and every
+   ``--model`` (32/64/96/128 bits from one pass), then runs the deduplication pipeline with
+   ``--pairing all`` and with ``--pairing window --window 3`` at the Otsu threshold and
+   scores both runs with :func:`mmselfsup_ext.evaluation.score_dedup`: pair precision,
+   recall and F1 over *all* true pairs (overlap >= 0.5), ROC-AUC, dedup rate and coverage
+   retained.
+3. Robustness: re-shoots every shot under each perturbation of
+   :data:`mmselfsup_ext.evaluation.PERTURBATIONS` (brightness, contrast, gamma, blur,
+   noise, JPEG 50, rotation 5 deg, scale 0.9, perspective) and reports the fraction of
+   (original, perturbed) pairs whose Hamming distance is within the method's threshold
+   from the ``--pairing all`` run.
+4. Prints the tables (Markdown), writes ``results.json`` and a PNG plot.
+
+Example (the README's numbers)::
+
+    python benchmarks/quality.py --out work_dirs/quality \
+        --model hashclr=checkpoints/hashclr-overlap_swin_small-cpu_fpn_concrete.pth
+
+A model is ``LABEL=CHECKPOINT`` or ``LABEL=CONFIG,CHECKPOINT``; its tags become
+``LABEL<bits>``. Without ``--model`` the shipped default model is used (label ``hashclr``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mmselfsup_ext.dedup import ClassicalEncoder, EncodeResult, deduplicate_folder, discover_images
+from mmselfsup_ext.dedup.loading import load_image
+from mmselfsup_ext.evaluation import (PERTURBATIONS, load_ground_truth, load_photo, roc_auc, score_dedup,
+                                      simulate_flight)
+from mmselfsup_ext.hashing import CLASSICAL_METHODS, pair_distances
+
+# The shared real photo sits beside the repository (../shared/data), never inside it.
+DEFAULT_PHOTO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "concrete_h0_l2.jpg"
+PAIRINGS = {"all": dict(pairing="all"), "window3": dict(pairing="window", window=3)}
+
+
+@dataclass
+class _Precomputed:
+    """An encoder that returns codes computed once (the same files, any pairing)."""
+
+    tags: dict[str, int]
+    identity: str
+    result: EncodeResult
+
+    def encode(self, paths: Sequence[Path], workers: int = 1, progress: bool = True) -> EncodeResult:
+        known = self.result.ok_paths + [p for p, _ in self.result.unreadable]
+        if sorted(map(Path, paths)) != sorted(known):
+            raise ValueError("the precomputed codes are for other files")
+        return self.result
+
+
+def _relabel(result: EncodeResult, tags: dict[str, int], label: str) -> tuple[EncodeResult, dict[str, int]]:
+    """Rename deep tags ``hashclr64`` -> ``<label>64`` so several models can share a folder."""
+    new_tags = {f"{label}{bits}": bits for bits in tags.values()}
+    codes = {f"{label}{tags[tag]}": codes for tag, codes in result.codes.items()}
+    timings = {f"{label}{tags[tag]}": t for tag, t in result.timings.items()}
+    return EncodeResult(codes, result.ok_paths, result.unreadable, timings), new_tags
+
+
+def _parse_model(text: str) -> tuple[str, str | None, str]:
+    label, sep, files = text.partition("=")
+    if not sep or not label or not files:
+        raise argparse.ArgumentTypeError(f"expected LABEL=CHECKPOINT or LABEL=CONFIG,CHECKPOINT, got {text!r}")
+    if not label.replace("-", "").replace("_", "").isalnum() or label[-1].isdigit():
+        raise argparse.ArgumentTypeError(f"LABEL must be letters/digits/-/_ not ending in a digit, got {label!r}")
+    config, comma, checkpoint = files.partition(",")
+    return (label, config, checkpoint) if comma else (label, None, files)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line interface."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="working folder (flight, runs, results)")
+    parser.add_argument("--flight", type=Path, default=None,
+                        help="existing flight folder (images/ + ground_truth.json); default: simulate "
+                             "one over the evaluation half of --photo")
+    parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO, help="real photo (right half used)")
+    parser.add_argument("--seed", type=int, default=0, help="flight and perturbation seed (default 0)")
+    parser.add_argument("--model", type=_parse_model, action="append", default=None, metavar="LABEL=[CONFIG,]CKPT",
+                        help="deep model to evaluate (repeatable); default: the shipped model as 'hashclr'")
+    parser.add_argument("--img-size", type=int, default=None, help="deep inference size (default: the config's)")
+    parser.add_argument("--batch-size", type=int, default=16, help="deep batch size (default 16)")
+    parser.add_argument("--device", default="auto", help="deep device (default auto)")
+    parser.add_argument("--workers", type=int, default=1, help="decoding/hashing processes (default 1)")
+    parser.add_argument("--plot", type=Path, default=None, help="PNG path (default OUT/quality.png)")
+    return parser
+
+
+def make_flight(args: argparse.Namespace) -> Path:
+    """The flight folder: ``--flight`` or a fresh simulation over the evaluation half."""
+    if args.flight is not None:
+        return args.flight
+    flight = args.out / "flight"
+    if not (flight / "ground_truth.json").is_file():
+        simulate_flight(load_photo(args.photo, region="eval"), flight, seed=args.seed)
+    return flight
+
+
+def encoders(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """(label, encoder) for the classical hashes and every deep model."""
+    from mmselfsup_ext.apis import DeepHashEncoder, init_model
+
+    found: list[tuple[str, object]] = [("classical", ClassicalEncoder(CLASSICAL_METHODS, 8))]
+    models = args.model or [("hashclr", None, None)]
+    for label, config, checkpoint in models:
+        model = init_model(config, checkpoint, device=args.device)
+        found.append((label, DeepHashEncoder(model, batch_size=args.batch_size, img_size=args.img_size)))
+    return found
+
+
+def perturb_flight(images: list[Path], out: Path, seed: int) -> dict[str, list[Path]]:
+    """Write every perturbation of every shot as PNG (lossless, so only the perturbation acts)."""
+    written: dict[str, list[Path]] = {}
+    for k, (name, perturb) in enumerate(PERTURBATIONS.items()):
+        folder = out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng([seed, k])
+        paths = []
+        for path in images:
+            target = folder / (path.stem + ".png")
+            image = perturb(load_image(path), rng)
+            if not target.is_file():
+                image.save(target)
+            paths.append(target)
+        written[name] = paths
+    return written
+
+
+def robustness(encoded: EncodeResult, perturbed: dict[str, EncodeResult], tags: dict[str, int],
+               thresholds: dict[str, int]) -> dict[str, dict[str, float]]:
+    """Fraction of (original, perturbed) pairs within each tag's threshold, per perturbation."""
+    table: dict[str, dict[str, float]] = {}
+    for tag in tags:
+        row = {}
+        for name, result in perturbed.items():
+            if len(result.ok_paths) != len(encoded.ok_paths):
+                raise ValueError(f"{name}: {len(encoded.ok_paths) - len(result.ok_paths)} perturbed images unreadable")
+            both = np.concatenate([encoded.codes[tag], result.codes[tag]])
+            n = len(encoded.ok_paths)
+            idx = np.arange(n, dtype=np.int64)
+            d = pair_distances(both, idx, idx + n)
+            row[name] = float(np.mean(d <= thresholds[tag]))
+        table[tag] = row
+    return table
+
+
+def ranking(encoded: EncodeResult, tags: dict[str, int], gt_path: Path, root: Path) -> dict[str, dict]:
+    """Per tag, over ALL pairs of the flight: ROC-AUC of -distance and the best pair F1 of any threshold.
+
+    The best F1 is an oracle (the threshold is chosen with the ground truth): it bounds what
+    a perfect threshold rule could get from these codes, separating code quality from Otsu.
+    The flight is small, so every pair is enumerated (index arrays, no N x N matrix).
+    """
+    gt = load_ground_truth(gt_path)
+    index = gt.index()
+    rows = np.array([index[p.relative_to(root).as_posix()] for p in encoded.ok_paths])
+    n = len(rows)
+    i, j = np.triu_indices(n, 1)
+    a, b = np.minimum(rows[i], rows[j]), np.maximum(rows[i], rows[j])
+    truth = np.array([gt.overlaps.get((x, y), 0.0) >= gt.overlap_threshold
+                      for x, y in zip(a.tolist(), b.tolist())])
+    out = {}
+    for tag, bits in tags.items():
+        d = pair_distances(encoded.codes[tag], i.astype(np.int64), j.astype(np.int64))
+        best = (0.0, -1)
+        for t in range(bits + 1):
+            pred = d <= t
+            tp = int(np.sum(pred & truth))
+            f1 = 2 * tp / (pred.sum() + truth.sum()) if tp else 0.0
+            best = max(best, (f1, t))
+        out[tag] = {"auc_all_pairs": roc_auc(-d.astype(np.float64), truth), "best_f1": best[0],
+                    "best_f1_threshold": best[1]}
+    return out
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def markdown_tables(scores: dict[str, dict[str, dict]], robust: dict[str, dict[str, float]],
+                    ranks: dict[str, dict]) -> str:
+    """The README tables: pair metrics per pairing, code ranking quality, then robustness."""
+    lines = []
+    for pairing, by_tag in scores.items():
+        by_tag = {tag: by_tag[tag] for tag in robust}
+        lines += [f"### pairing `{pairing}` (Otsu threshold; P/R/F1 over all true pairs, overlap >= 0.5)", "",
+                  "| tag | T | precision | recall | F1 | AUC | dedup rate | ideal | coverage |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for tag, m in by_tag.items():
+            lines.append(f"| {tag} | {m['hash_threshold']} | {_fmt(m['precision'])} | {_fmt(m['recall_all'])} | "
+                         f"{_fmt(m['f1_all'])} | {_fmt(m['auc'])} | {_fmt(m['dedup_rate'])} | "
+                         f"{_fmt(m['ideal_dedup_rate'])} | {100 * m['coverage']:.2f}% |")
+        lines.append("")
+    lines += ["### code quality over all pairs (threshold-free AUC; best F1 of any threshold, an oracle)", "",
+              "| tag | AUC | best F1 | at T |", "|---|---:|---:|---:|"]
+    for tag, r in ranks.items():
+        lines.append(f"| {tag} | {_fmt(r['auc_all_pairs'])} | {_fmt(r['best_f1'])} | {r['best_f1_threshold']} |")
+    lines.append("")
+    names = list(next(iter(robust.values())).keys()) if robust else []
+    lines += ["### robustness (fraction of original/perturbed pairs flagged at the `all` threshold)", "",
+              "| tag | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for tag, row in robust.items():
+        lines.append(f"| {tag} | " + " | ".join(_fmt(row[n], 2) for n in names) + " |")
+    return "\n".join(lines)
+
+
+def plot(scores: dict[str, dict[str, dict]], robust: dict[str, dict[str, float]], path: Path) -> None:
+    """F1 per tag for both pairings, and the robustness heat map."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tags = list(robust)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 0.35 * len(tags) + 2.5),
+                                   gridspec_kw=dict(width_ratios=[1, 1.4]))
+    y = np.arange(len(tags))
+    for k, (pairing, by_tag) in enumerate(scores.items()):
+        ax1.barh(y + 0.4 * k - 0.2, [by_tag[t]["f1_all"] or 0.0 for t in tags], height=0.4, label=pairing)
+    ax1.set_yticks(y, tags)
+    ax1.invert_yaxis()
+    ax1.set_xlim(0, 1)
+    ax1.axvline(0.9, color="grey", ls="--", lw=1)
+    ax1.set_xlabel("pair F1 (all true pairs, Otsu threshold)")
+    ax1.legend(loc="lower right")
+    names = list(robust[tags[0]]) if tags else []
+    grid = np.array([[robust[t][n] for n in names] for t in tags])
+    im = ax2.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax2.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax2.set_yticks(y, tags)
+    for (i, j), v in np.ndenumerate(grid):
+        ax2.text(j, i, f"{v:.2f}", ha="center", va="center", color="w" if v < 0.6 else "k", fontsize=7)
+    ax2.set_title("robustness: perturbed copy flagged as duplicate")
+    fig.colorbar(im, ax=ax2, fraction=0.03)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the tables."""
+    args = build_parser().parse_args(argv)
+    start = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
+    flight = make_flight(args)
+    images_dir, gt = flight / "images", flight / "ground_truth.json"
+    images = discover_images(images_dir)
+    perturbed_paths = perturb_flight(images, args.out / "perturbed", args.seed)
+
+    scores: dict[str, dict[str, dict]] = {name: {} for name in PAIRINGS}
+    robust: dict[str, dict[str, float]] = {}
+    ranks: dict[str, dict] = {}
+    encode_s: dict[str, float] = {}
+    for label, encoder in encoders(args):
+        t0 = time.perf_counter()
+        encoded = encoder.encode(images, workers=args.workers, progress=False)
+        encode_s[label] = time.perf_counter() - t0
+        perturbed = {name: encoder.encode(paths, workers=args.workers, progress=False)
+                     for name, paths in perturbed_paths.items()}
+        tags = dict(encoder.tags)
+        if label != "classical":
+            encoded, tags = _relabel(encoded, encoder.tags, label)
+            perturbed = {n: _relabel(r, encoder.tags, label)[0] for n, r in perturbed.items()}
+        cached = _Precomputed(tags, encoder.identity, encoded)
+        thresholds = {}
+        for name, options in PAIRINGS.items():
+            out = args.out / "runs" / name / label
+            deduplicate_folder(images_dir, cached, out, progress=False, html_report=False, **options)
+            scores[name].update(score_dedup(out, gt))
+            if name == "all":
+                thresholds = {t: json.loads((out / t / "summary.json").read_text())["threshold"] for t in tags}
+        robust.update(robustness(encoded, perturbed, tags, thresholds))
+        ranks.update(ranking(encoded, tags, gt, images_dir))
+
+    tables = markdown_tables(scores, robust, ranks)
+    plot_path = args.plot or args.out / "quality.png"
+    plot(scores, robust, plot_path)
+    (args.out / "results.json").write_text(json.dumps(
+        {"flight": str(flight), "scores": scores, "ranking": ranks, "robustness": robust,
+         "encode_s": encode_s},
+        indent=1) + "\n", encoding="utf-8")
+    n_true = next(iter(scores["all"].values()))["n_true_pairs"]
+    print(f"flight: {flight} ({len(images)} shots, {n_true} true pairs with overlap >= 0.5)")
+    print(tables)
+    print(f"\nencode seconds (flight only): " + ", ".join(f"{k} {v:.1f}" for k, v in encode_s.items()))
+    print(f"plot: {plot_path}; results: {args.out / 'results.json'}; total {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

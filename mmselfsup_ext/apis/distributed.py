@@ -1,0 +1,363 @@
+"""Encode a file list with several processes launched by ``torchrun``.
+
+Rank 0 runs the whole deduplication (discovery, the encodings cache, pairing,
+writing the outputs); every other rank only encodes. Each time rank 0 encodes a
+list of paths, :class:`DistributedEncoder` broadcasts the list, every rank encodes
+one contiguous shard with its own copy of the wrapped encoder, and rank 0 gathers
+the shards and concatenates them, which restores the input order exactly.
+
+Why rank 0 leads and the others serve, rather than every rank running the same
+script: the pipeline's :class:`~mmselfsup_ext.dedup.cache.CachedEncoder` encodes
+in chunks sized by each process's own speed, so ranks running it independently
+would issue different sequences of collectives and deadlock; and only one process
+may write ``--out``. Serving requests from rank 0 needs no change to the pipeline::
+
+    def main(argv=None):
+        args = parser.parse_args(argv)
+        return run_distributed(lambda encoder: run_from_args(args, encoder),
+                               lambda: build_encoder(args))
+
+launched as ``torchrun --nproc-per-node N script.py IMAGE_DIR ...`` (or as a plain
+``python script.py ...``, where :func:`run_distributed` runs in this process only).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from mmselfsup_ext.dedup.encoders import EncodeResult, Encoder
+
+__all__ = ["DistributedEncoder", "distributed_encode_group", "init_distributed",
+           "is_distributed_launch", "is_main_process", "local_device", "run_distributed",
+           "serve_encode_requests", "shard_bounds", "stop_serving"]
+
+# Ranks other than 0 wait in a broadcast while rank 0 pairs and writes outputs,
+# which can take longer than the default 30 minute collective timeout on a large
+# folder; a crashed rank 0 is still noticed at once because torchrun stops the
+# whole group when one process fails.
+CONTROL_TIMEOUT = timedelta(days=7)
+_STOP = "stop"
+_ENCODE = "encode"
+
+
+def _world_size_env() -> int:
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+def is_distributed_launch() -> bool:
+    """Whether this process is one of several started by ``torchrun`` (``WORLD_SIZE > 1``).
+
+    Returns
+    -------
+    bool
+        False without ``torch.distributed`` support, or with ``WORLD_SIZE`` unset,
+        invalid or 1.
+    """
+    return dist.is_available() and _world_size_env() > 1
+
+
+def is_main_process() -> bool:
+    """Whether this process should write outputs: rank 0, or the only process.
+
+    Returns
+    -------
+    bool
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    try:
+        return int(os.environ.get("RANK", "0")) == 0
+    except ValueError:
+        return True
+
+
+def local_device() -> str:
+    """The device this process should encode on: ``cuda:LOCAL_RANK`` with CUDA, else ``cpu``.
+
+    ``init_model(device="auto")`` would put every rank on ``cuda:0``; pass this instead.
+
+    Returns
+    -------
+    str
+    """
+    if not torch.cuda.is_available():
+        return "cpu"
+    return f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count()}"
+
+
+def init_distributed() -> bool:
+    """Join the ``torchrun`` process group unless already joined.
+
+    Uses NCCL when CUDA is available, else gloo, and makes ``cuda:LOCAL_RANK`` the
+    current CUDA device of this process.
+
+    Returns
+    -------
+    bool
+        True if this call created the process group (the caller then destroys it).
+
+    Raises
+    ------
+    RuntimeError
+        When the process was not started by a distributed launcher.
+    """
+    if not is_distributed_launch():
+        raise RuntimeError("init_distributed needs a torchrun launch (WORLD_SIZE > 1)")
+    if torch.cuda.is_available():
+        torch.cuda.set_device(torch.device(local_device()))
+    if dist.is_initialized():
+        return False
+    dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return True
+
+
+def distributed_encode_group() -> Any:
+    """A gloo group over all ranks for encode requests, with a long idle timeout.
+
+    Collective: every rank must call it, at the same point. Requests and results
+    are pickled Python objects, which gloo moves on the CPU whatever the main
+    backend is.
+    """
+    return dist.new_group(backend="gloo", timeout=CONTROL_TIMEOUT)
+
+
+def shard_bounds(n: int, world_size: int) -> list[int]:
+    """Start of each rank's contiguous shard of ``n`` items, plus ``n``.
+
+    Shard sizes differ by at most one; the first ``n % world_size`` ranks take the
+    larger ones.
+
+    Parameters
+    ----------
+    n : int
+        Number of items (>= 0).
+    world_size : int
+        Number of ranks (>= 1).
+
+    Returns
+    -------
+    list of int
+        ``world_size + 1`` bounds: rank ``r`` gets ``items[bounds[r]:bounds[r + 1]]``.
+
+    Examples
+    --------
+    >>> shard_bounds(5, 2)
+    [0, 3, 5]
+    """
+    if n < 0 or world_size < 1:
+        raise ValueError(f"expected n >= 0 and world_size >= 1, got n={n}, "
+                         f"world_size={world_size}")
+    base, extra = divmod(n, world_size)
+    bounds = [0]
+    for rank in range(world_size):
+        bounds.append(bounds[-1] + base + (rank < extra))
+    return bounds
+
+
+def _encode_shard(encoder: Encoder | None, build: Callable[[], Encoder] | None,
+                  paths: list[str], workers: int, progress: bool
+                  ) -> tuple[Encoder | None, dict[str, Any]]:
+    """Encode one shard; the payload carries an error message instead of raising,
+    so that rank 0 never waits forever for a rank whose encoder failed."""
+    try:
+        if encoder is None:
+            encoder = build()
+        result = encoder.encode([Path(p) for p in paths], workers=workers, progress=progress)
+        return encoder, {"identity": encoder.identity,
+                         "codes": {tag: np.asarray(c, dtype=np.uint8)
+                                   for tag, c in result.codes.items()},
+                         "ok_paths": [str(p) for p in result.ok_paths],
+                         "unreadable": [(str(p), str(r)) for p, r in result.unreadable]}
+    except Exception as exc:  # reported on rank 0 as one RuntimeError
+        return encoder, {"error": f"{type(exc).__name__}: {exc}"}
+
+
+class DistributedEncoder:
+    """Shard :meth:`encode` across the ranks of a ``torchrun`` launch.
+
+    On rank 0 of a distributed launch, ``encode`` sends the path list to the ranks
+    running :func:`serve_encode_requests`, encodes the first shard itself and
+    returns the merged result; elsewhere (a single process) it is the wrapped
+    encoder's ``encode``. Ranks other than 0 never call ``encode``; use
+    :func:`run_distributed`, which sets both sides up.
+
+    Parameters
+    ----------
+    encoder : Encoder
+        This rank's encoder; every rank must build an equal one (same weights and
+        settings), or the shards would carry different codes.
+    group : optional
+        Process group of the requests (:func:`distributed_encode_group`); default
+        the world group.
+
+    Attributes
+    ----------
+    tags, identity
+        Those of ``encoder`` (sharding never changes a code).
+    """
+
+    def __init__(self, encoder: Encoder, group: Any = None) -> None:
+        missing = [a for a in ("tags", "identity", "encode") if not hasattr(encoder, a)]
+        if missing:
+            raise ValueError(f"encoder must implement the Encoder protocol; "
+                             f"{type(encoder).__name__} lacks {missing}")
+        self.encoder = encoder
+        self.tags: dict[str, int] = dict(encoder.tags)
+        self.identity: str = encoder.identity
+        self.group = group
+        self.distributed = is_distributed_launch()
+        if self.distributed and not dist.is_initialized():
+            init_distributed()
+
+    def __repr__(self) -> str:
+        return f"DistributedEncoder({self.encoder!r})"
+
+    def encode(self, paths: Sequence[Path], workers: int = 1,
+               progress: bool = True) -> EncodeResult:
+        """Encode ``paths`` on all ranks; the result equals the wrapped encoder's.
+
+        Parameters
+        ----------
+        paths : sequence of pathlib.Path
+            Image files, in the order the codes should have; every rank must see
+            them at the same paths (one machine, or a shared file system).
+        workers : int, default 1
+            Decoding workers of each rank.
+        progress : bool, default True
+            Progress bar of rank 0's own shard.
+
+        Returns
+        -------
+        EncodeResult
+            Codes in input order (rows aligned with ``ok_paths``), ``unreadable`` in
+            input order. ``timings`` is left empty, so callers charge the wall time
+            of the parallel call.
+
+        Raises
+        ------
+        RuntimeError
+            Called on a rank other than 0, or another rank's encoder failed.
+        """
+        if not self.distributed:
+            return self.encoder.encode(paths, workers=workers, progress=progress)
+        if not is_main_process():
+            raise RuntimeError("DistributedEncoder.encode runs on rank 0 only; other ranks "
+                               "serve it with serve_encode_requests()")
+        names = [str(p) for p in paths]
+        dist.broadcast_object_list([(_ENCODE, names, workers)], src=0, group=self.group)
+        world = dist.get_world_size(self.group)
+        bounds = shard_bounds(len(names), world)
+        _, own = _encode_shard(self.encoder, None, names[bounds[0]:bounds[1]], workers,
+                               progress)
+        gathered: list[Any] = [None] * world
+        dist.gather_object(own, gathered, dst=0, group=self.group)
+        return self._merge(gathered, [names[bounds[r]:bounds[r + 1]] for r in range(world)])
+
+    def _merge(self, payloads: list[dict[str, Any]], shards: list[list[str]]) -> EncodeResult:
+        errors = [f"rank {r}: {p['error']}" for r, p in enumerate(payloads) if "error" in p]
+        if errors:
+            raise RuntimeError("distributed encoding failed on " + "; ".join(errors))
+        differ = [r for r, p in enumerate(payloads) if p["identity"] != self.identity]
+        if differ:
+            raise RuntimeError(f"ranks {differ} built an encoder other than rank 0's "
+                               f"({self.identity}); every rank needs the same weights")
+        codes: dict[str, np.ndarray] = {}
+        for tag, bits in self.tags.items():
+            nbytes = (bits + 7) // 8
+            parts = [p["codes"][tag].reshape(len(p["ok_paths"]), nbytes) for p in payloads]
+            codes[tag] = np.ascontiguousarray(np.concatenate(parts, axis=0), dtype=np.uint8)
+        for rank, (payload, shard) in enumerate(zip(payloads, shards)):
+            if len(payload["ok_paths"]) + len(payload["unreadable"]) != len(shard):
+                raise RuntimeError(f"rank {rank} returned {len(payload['ok_paths'])} codes and "
+                                   f"{len(payload['unreadable'])} unreadable files for a "
+                                   f"shard of {len(shard)}")
+        # Shards are contiguous and each keeps its input order, so concatenating
+        # them in rank order is the input order.
+        return EncodeResult(
+            codes=codes,
+            ok_paths=[Path(p) for payload in payloads for p in payload["ok_paths"]],
+            unreadable=[(Path(p), r) for payload in payloads for p, r in payload["unreadable"]])
+
+
+
+def stop_serving(group: Any = None) -> None:
+    """Release the ranks waiting in :func:`serve_encode_requests` (rank 0 only)."""
+    dist.broadcast_object_list([(_STOP, [], 0)], src=0, group=group)
+
+
+def serve_encode_requests(build: Callable[[], Encoder], group: Any = None) -> int:
+    """Encode rank 0's requests until it says stop (ranks other than 0).
+
+    Parameters
+    ----------
+    build : callable
+        Builds this rank's encoder, on the first request only (so a run that ends
+        before encoding, such as a usage error, never loads a model here).
+    group : optional
+        The group rank 0's :class:`DistributedEncoder` uses.
+
+    Returns
+    -------
+    int
+        Number of requests served.
+    """
+    encoder: Encoder | None = None
+    served = 0
+    while True:
+        message: list[Any] = [None]
+        dist.broadcast_object_list(message, src=0, group=group)
+        kind, names, workers = message[0]
+        if kind == _STOP:
+            return served
+        world, rank = dist.get_world_size(group), dist.get_rank(group)
+        bounds = shard_bounds(len(names), world)
+        encoder, payload = _encode_shard(encoder, build, names[bounds[rank]:bounds[rank + 1]],
+                                         workers, False)
+        dist.gather_object(payload, None, dst=0, group=group)
+        served += 1
+
+
+def run_distributed(run: Callable[[Callable[[], Encoder]], int],
+                    build: Callable[[], Encoder]) -> int:
+    """Run a deduplication script on one process or on every rank of a ``torchrun`` launch.
+
+    Parameters
+    ----------
+    run : callable
+        Takes a zero-argument encoder factory and returns an exit status, e.g.
+        ``lambda encoder: run_from_args(args, encoder)``. Called on rank 0 only.
+    build : callable
+        Builds the wrapped encoder (called on each rank that encodes).
+
+    Returns
+    -------
+    int
+        ``run``'s status on rank 0 (or in a single process); 0 on the other ranks,
+        which write nothing.
+    """
+    if not is_distributed_launch():
+        return run(build)
+    created = init_distributed()
+    group = distributed_encode_group()
+    try:
+        if not is_main_process():
+            serve_encode_requests(build, group)
+            return 0
+        try:
+            return run(lambda: DistributedEncoder(build(), group))
+        finally:
+            # Even after an error the other ranks wait for a message: release them.
+            stop_serving(group)
+    finally:
+        if created:
+            dist.destroy_process_group()

@@ -1,0 +1,173 @@
+"""Helper of tests/test_apis_distributed.py, run under ``torchrun`` (or in-process).
+
+Usage: ``dist_encode_worker.py IMAGE_DIR WORK_DIR``. One launch runs every case
+(starting torch processes is the slow part), each in its own sub-folder of WORK_DIR:
+
+* ``fake``: :class:`DigestEncoder` (codes from the file bytes) encodes the images
+  several times (whole list, cache-sized chunks, empty and one-item lists); every
+  result goes to ``fake/result.json``.
+* ``fail`` / ``mismatch``: rank 1's encoder raises / has another identity; rank 0
+  must report it (``*/error.txt``) instead of waiting forever.
+* ``cli``: the dedup command line (``run_from_args``) with classical hashes and
+  :data:`CLI_FLAGS`, writing ``cli/out``.
+* ``deep``: a random-init SwinFpnHashCLR (seed 0 on every rank) encodes the list.
+
+Every encoder is wrapped in :class:`RankLog`, which writes the paths each rank
+encoded to ``<case>/rank<R>.txt``, so the test can check the work was sharded.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from mmselfsup_ext.apis.distributed import (init_distributed, is_distributed_launch,
+                                            local_device, run_distributed)
+from mmselfsup_ext.dedup import ClassicalEncoder
+from mmselfsup_ext.dedup.cache import CachedEncoder
+from mmselfsup_ext.dedup.cli import DedupArgumentParser, add_dedup_arguments, run_from_args
+from mmselfsup_ext.dedup.discover import discover_images
+from mmselfsup_ext.dedup.encoders import EncodeResult, Encoder
+
+CLI_FLAGS = ("--pairing", "all", "--threshold", "4", "--no-progress", "--no-report",
+             "--workers", "1")
+DEEP_CONFIG = Path(__file__).resolve().parents[1] / (
+    "configs/selfsup/simclr/simclr_swin_small-cpu_fpn_1xb8_coslr_2e.py")
+
+
+class DigestEncoder:
+    """Deterministic stand-in encoder: SHA-256 of the file bytes, 64 and 128 bits.
+
+    Empty files and files starting with ``BAD`` are unreadable.
+    """
+
+    tags = {"sha64": 64, "sha128": 128}
+    identity = "test/sha256"
+
+    def encode(self, paths: Sequence[Path], workers: int = 1,
+               progress: bool = True) -> EncodeResult:
+        ok, rows, bad = [], [], []
+        for path in paths:
+            data = Path(path).read_bytes()
+            if not data or data.startswith(b"BAD"):
+                bad.append((Path(path), f"rejected {len(data)} bytes"))
+                continue
+            ok.append(Path(path))
+            rows.append(np.frombuffer(hashlib.sha256(data).digest(), np.uint8)[:16])
+        table = np.array(rows, np.uint8).reshape(len(ok), 16)
+        return EncodeResult(codes={"sha64": table[:, :8].copy(), "sha128": table.copy()},
+                            ok_paths=ok, unreadable=bad)
+
+
+class RankLog:
+    """Wrap an encoder and append every path it encodes to ``log_dir/rank<R>.txt``."""
+
+    def __init__(self, encoder: Encoder, log_dir: Path) -> None:
+        self.encoder, self.tags, self.identity = encoder, encoder.tags, encoder.identity
+        self.log = Path(log_dir) / f"rank{os.environ.get('RANK', '0')}.txt"
+
+    def encode(self, paths: Sequence[Path], workers: int = 1,
+               progress: bool = True) -> EncodeResult:
+        with self.log.open("a") as f:
+            f.writelines(f"{p}\n" for p in paths)
+        return self.encoder.encode(paths, workers=workers, progress=progress)
+
+
+def result_to_json(result: EncodeResult) -> dict:
+    """Plain-data form of an ``EncodeResult`` (codes as hex rows)."""
+    return {"ok_paths": [str(p) for p in result.ok_paths],
+            "unreadable": [[str(p), r] for p, r in result.unreadable],
+            "codes": {tag: [row.tobytes().hex() for row in codes]
+                      for tag, codes in result.codes.items()}}
+
+
+def build_deep_encoder() -> Encoder:
+    """Random-init model, seeded so that every rank builds the same weights."""
+    from mmselfsup_ext.apis import DeepHashEncoder, init_model
+    torch.manual_seed(0)
+    model = init_model(DEEP_CONFIG, None, device=local_device())
+    # batch_size 1: codes must not depend on which images share a batch.
+    return DeepHashEncoder(model, bits=(32, 64), batch_size=1, img_size=64)
+
+
+def encode_calls(paths: list[Path], result_json: Path, cache_dir: Path
+                 ) -> Callable[[Callable[[], Encoder]], int]:
+    """The rank-0 side of ``fake`` and ``deep``: encode in the ways the pipeline does."""
+    def run(factory: Callable[[], Encoder]) -> int:
+        encoder = factory()
+        results = [encoder.encode(paths, progress=False),
+                   CachedEncoder(encoder, cache_dir, chunk_size=3).encode(paths, progress=False),
+                   encoder.encode([], progress=False),
+                   encoder.encode(paths[:1], progress=False)]
+        result_json.write_text(json.dumps([result_to_json(r) for r in results]))
+        return 0
+    return run
+
+
+class BrokenOnRank1(DigestEncoder):
+    """Fails on rank 1 only (like a rank whose disk or GPU gave up)."""
+
+    def encode(self, paths: Sequence[Path], workers: int = 1,
+               progress: bool = True) -> EncodeResult:
+        if os.environ.get("RANK") == "1":
+            raise OSError("simulated failure")
+        return super().encode(paths, workers, progress)
+
+
+class OtherWeightsOnRank1(DigestEncoder):
+    """Claims other weights on rank 1 (a rank that loaded another checkpoint)."""
+
+    identity = f"test/sha256/rank{os.environ.get('RANK', '0')}"
+
+
+def expect_error(paths: list[Path], error_txt: Path) -> Callable[[Callable[[], Encoder]], int]:
+    """Rank-0 side of ``fail``/``mismatch``: write the error encoding raised."""
+    def run(factory: Callable[[], Encoder]) -> int:
+        try:
+            factory().encode(paths, progress=False)
+        except RuntimeError as exc:
+            error_txt.write_text(str(exc))
+            return 0
+        return 1
+    return run
+
+
+def run_case(case: str, image_dir: Path, work_dir: Path) -> int:
+    """Run one case (see the module docstring) with run_distributed."""
+    case_dir = work_dir / case
+    case_dir.mkdir(parents=True, exist_ok=True)
+    if case == "cli":
+        args = add_dedup_arguments(DedupArgumentParser()).parse_args(
+            [str(image_dir), "--out", str(case_dir / "out"), *CLI_FLAGS])
+        return run_distributed(lambda encoder: run_from_args(args, encoder),
+                               lambda: RankLog(ClassicalEncoder(["phash", "dhash"], 8), case_dir))
+    paths = discover_images(image_dir)
+    if case in ("fail", "mismatch"):
+        build = BrokenOnRank1 if case == "fail" else OtherWeightsOnRank1
+        return run_distributed(expect_error(paths, case_dir / "error.txt"), build)
+    build = {"fake": DigestEncoder, "deep": build_deep_encoder}[case]
+    return run_distributed(encode_calls(paths, case_dir / "result.json", case_dir / "cache"),
+                           lambda: RankLog(build(), case_dir))
+
+
+def main(argv: list[str]) -> int:
+    image_dir, work_dir = Path(argv[0]), Path(argv[1])
+    # One process group for all cases; run_distributed leaves a group it did not create.
+    created = is_distributed_launch() and init_distributed()
+    try:
+        cases = ["fake", "fail", "mismatch", "cli"] + (["deep"] if DEEP_CONFIG.is_file() else [])
+        return max(run_case(case, image_dir, work_dir) for case in cases)
+    finally:
+        if created:
+            dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

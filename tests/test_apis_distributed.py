@@ -1,0 +1,158 @@
+"""DistributedEncoder: 2 gloo ranks under torchrun give exactly the single-process result."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mmselfsup_ext.apis.distributed import (DistributedEncoder, is_distributed_launch,
+                                            is_main_process, run_distributed, shard_bounds)
+from mmselfsup_ext.dedup import ClassicalEncoder
+from mmselfsup_ext.dedup.cli import DedupArgumentParser, add_dedup_arguments, run_from_args
+from mmselfsup_ext.dedup.discover import discover_images
+
+WORKER_PATH = Path(__file__).with_name("dist_encode_worker.py")
+_spec = importlib.util.spec_from_file_location("dist_encode_worker", WORKER_PATH)
+worker = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(worker)
+
+_LAUNCH_ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """7 files in capture order: 4 random images, an exact copy, a corrupt and an empty file."""
+    root = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)).save(
+            root / f"shot_{i:02d}.png")
+    shutil.copy(root / "shot_01.png", root / "shot_04.png")
+    (root / "shot_05.png").write_bytes(b"BAD image bytes")
+    (root / "shot_06.png").write_bytes(b"")
+    return root
+
+
+@pytest.fixture(scope="module")
+def launched(image_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every case of the worker in one ``torchrun --nproc-per-node 2`` launch (gloo, CPU)."""
+    work = tmp_path_factory.mktemp("dist")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_ENV}
+    env["OMP_NUM_THREADS"] = "1"
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+         "--master-addr", "127.0.0.1", "--master-port", str(port), str(WORKER_PATH),
+         str(image_dir), str(work)],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return work
+
+
+def _single_process(build, paths: list[Path], tmp: Path) -> list[dict]:
+    """The reference: the same calls on the unwrapped encoder in this process."""
+    result_json = tmp / "single.json"
+    assert worker.encode_calls(paths, result_json, tmp / "single_cache")(build) == 0
+    return json.loads(result_json.read_text())
+
+
+def _check_sharded(case_dir: Path, paths: list[Path]) -> None:
+    """The first call (whole list) was split contiguously: rank 0 the first 4 of 7."""
+    rank0 = (case_dir / "rank0.txt").read_text().splitlines()
+    rank1 = (case_dir / "rank1.txt").read_text().splitlines()
+    assert rank0[:4] == [str(p) for p in paths[:4]]
+    assert rank1[:3] == [str(p) for p in paths[4:]]
+
+
+def test_shard_bounds_cover_input_in_order() -> None:
+    for n in range(0, 12):
+        for world in range(1, 5):
+            bounds = shard_bounds(n, world)
+            shards = [list(range(n))[bounds[r]:bounds[r + 1]] for r in range(world)]
+            assert sum(shards, []) == list(range(n))
+            assert max(map(len, shards)) - min(map(len, shards)) <= 1
+    with pytest.raises(ValueError, match="world_size >= 1"):
+        shard_bounds(3, 0)
+
+
+def test_single_process_is_a_pass_through(image_dir: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    for key in _LAUNCH_ENV:
+        monkeypatch.delenv(key, raising=False)
+    assert not is_distributed_launch() and is_main_process()
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert not is_distributed_launch()
+    paths = discover_images(image_dir)
+    plain = worker.DigestEncoder().encode(paths)
+    wrapped = DistributedEncoder(worker.DigestEncoder())
+    assert (wrapped.tags, wrapped.identity) == (worker.DigestEncoder.tags,
+                                                worker.DigestEncoder.identity)
+    got = wrapped.encode(paths)
+    assert worker.result_to_json(got) == worker.result_to_json(plain)
+    assert run_distributed(lambda factory: len(factory().encode(paths).ok_paths),
+                           worker.DigestEncoder) == 5
+    with pytest.raises(ValueError, match="Encoder protocol"):
+        DistributedEncoder(object())
+
+
+def test_two_gloo_ranks_equal_single_process(image_dir: Path, launched: Path,
+                                             tmp_path: Path) -> None:
+    paths = discover_images(image_dir)
+    expected = _single_process(worker.DigestEncoder, paths, tmp_path)
+    got = json.loads((launched / "fake" / "result.json").read_text())
+    assert got == expected
+    # Independent expectation for the whole list: input order minus the 2 bad files.
+    assert got[0]["ok_paths"] == [str(p) for p in paths[:5]]
+    assert [u[0] for u in got[0]["unreadable"]] == [str(p) for p in paths[5:]]
+    assert got[0]["codes"]["sha64"][1] == got[0]["codes"]["sha64"][4]  # the exact copy
+    assert [len(r["ok_paths"]) for r in got[2:]] == [0, 1]
+    _check_sharded(launched / "fake", paths)
+
+
+def test_failures_on_another_rank_are_reported_not_awaited(launched: Path) -> None:
+    assert "rank 1: OSError: simulated failure" in (launched / "fail" / "error.txt").read_text()
+    assert "ranks [1] built an encoder other than rank 0's" in (
+        launched / "mismatch" / "error.txt").read_text()
+
+
+def test_dedup_cli_under_torchrun_writes_single_process_outputs(image_dir: Path, launched: Path,
+                                                                tmp_path: Path) -> None:
+    args = add_dedup_arguments(DedupArgumentParser()).parse_args(
+        [str(image_dir), "--out", str(tmp_path / "single"), *worker.CLI_FLAGS])
+    assert run_from_args(args, lambda: ClassicalEncoder(["phash", "dhash"], 8)) == 0
+    dist_out = launched / "cli" / "out"
+    for tag in ("phash64", "dhash64"):
+        for name in ("codes.csv", "pairs.csv", "keep.txt", "remove.txt"):
+            assert ((dist_out / tag / name).read_text()
+                    == (tmp_path / "single" / tag / name).read_text()), (tag, name)
+        assert (dist_out / tag / "remove.txt").read_text().split() == ["shot_04.png"]
+    _check_sharded(launched / "cli", discover_images(image_dir))
+
+
+def test_deep_encoder_two_ranks_equal_single_process(image_dir: Path, launched: Path,
+                                                     tmp_path: Path) -> None:
+    if not worker.DEEP_CONFIG.is_file():
+        pytest.skip(f"missing {worker.DEEP_CONFIG}")
+    paths = discover_images(image_dir)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in each torchrun rank (OMP_NUM_THREADS=1)
+    try:
+        expected = _single_process(worker.build_deep_encoder, paths, tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+    got = json.loads((launched / "deep" / "result.json").read_text())
+    assert got == expected
+    assert len(got[0]["ok_paths"]) == 5 and set(got[0]["codes"]) == {"hashclr32", "hashclr64"}
+    _check_sharded(launched / "deep", paths)

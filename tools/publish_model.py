@@ -1,0 +1,84 @@
+"""Turn a training checkpoint into a small inference checkpoint plus its config.
+
+Keeps the weights and the ``meta`` (training config text, epoch, iteration, seed) and
+drops the optimiser, scheduler and message-hub state, which inference never needs; the
+config is written beside it as a standalone ``.py`` (``_base_`` resolved). The output
+loads with :func:`mmselfsup_ext.apis.init_model`.
+
+Example (how ``checkpoints/`` was made; see checkpoints/README.md)::
+
+    python tools/publish_model.py \
+        work_dirs/simclr-overlap_swin_small-cpu_fpn_1xb8_coslr_2e_concrete/epoch_2.pth \
+        checkpoints/hashclr-overlap_swin_small-cpu_fpn_concrete
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+
+from mmselfsup_ext.utils import CheckpointError, load_checkpoint_file, state_dict_from_checkpoint
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Report bad arguments as a single line (no usage block)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def publish(checkpoint: str | Path, stem: str | Path) -> tuple[Path, Path, str]:
+    """Write ``<stem>.pth`` (weights + meta) and ``<stem>.py`` (the embedded config).
+
+    Parameters
+    ----------
+    checkpoint : str or pathlib.Path
+        Training checkpoint written by mmengine (with ``meta['cfg']``).
+    stem : str or pathlib.Path
+        Output path without suffix.
+
+    Returns
+    -------
+    (pathlib.Path, pathlib.Path, str)
+        Weights file, config file, SHA-256 of the weights file.
+
+    Raises
+    ------
+    CheckpointError
+        Unreadable checkpoint, or one without weights or embedded config.
+    """
+    ckpt = load_checkpoint_file(checkpoint)
+    state = state_dict_from_checkpoint(ckpt, f"checkpoint {str(checkpoint)!r}")
+    meta = dict(ckpt.get("meta") or {})
+    if not isinstance(meta.get("cfg"), str):
+        raise CheckpointError(f"checkpoint {str(checkpoint)!r} embeds no training config (meta['cfg'])")
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    weights, config = stem.with_suffix(".pth"), stem.with_suffix(".py")
+    meta["source_checkpoint"] = Path(checkpoint).name
+    torch.save({"meta": meta, "state_dict": {k: v.detach().cpu().contiguous() for k, v in state.items()}}, weights)
+    Config.fromstring(meta["cfg"], ".py").dump(str(config))
+    return weights, config, hashlib.sha256(weights.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = _OneLineParser(description="Strip a training checkpoint to weights + meta and write its config.")
+    parser.add_argument("checkpoint", help="training checkpoint (.pth)")
+    parser.add_argument("stem", help="output path without suffix, e.g. checkpoints/NAME")
+    args = parser.parse_args(argv)
+    try:
+        weights, config, digest = publish(args.checkpoint, args.stem)
+    except CheckpointError as exc:
+        parser.error(str(exc))
+    size = weights.stat().st_size / 2**20
+    print(f"wrote {weights} ({size:.1f} MiB, sha256 {digest}) and {config}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
