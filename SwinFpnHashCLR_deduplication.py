@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from mmselfsup_ext.dedup.cli import DedupArgumentParser, add_dedup_arguments, run_from_args
@@ -81,13 +82,22 @@ def split_positionals(parser: argparse.ArgumentParser, args: argparse.Namespace)
                      "shipped default model)")
 
 
+def _torchrun() -> bool:
+    """Started by ``torchrun --nproc-per-node N`` with N > 1 (checked without importing torch)."""
+    return os.environ.get("WORLD_SIZE", "1") != "1"
+
+
 def build_encoder(args: argparse.Namespace):
     """Load the model and wrap it as the pipeline's encoder; errors become ValueError."""
     # Imported here so --help, --undo and usage errors never import torch.
     from mmselfsup_ext.apis import CheckpointError, DeepHashEncoder, init_model
 
+    device = args.device
+    if device == "auto" and _torchrun():
+        from mmselfsup_ext.apis.distributed import local_device
+        device = local_device()  # cuda:LOCAL_RANK, not cuda:0 on every rank
     try:
-        model = init_model(args.config, args.checkpoint, device=args.device)
+        model = init_model(args.config, args.checkpoint, device=device)
         return DeepHashEncoder(model, bits=args.bits, batch_size=args.batch_size, img_size=args.img_size)
     except (CheckpointError, FileNotFoundError) as exc:
         # run_from_args reports ValueErrors as one "error:" line with exit status 2.
@@ -100,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     # Intermixed parsing lets CONFIG come before options and IMAGE_DIR after them.
     args = parser.parse_intermixed_args(argv)
     split_positionals(parser, args)
+    if _torchrun():
+        # Rank 0 runs the pipeline and writes --out; the other ranks only encode
+        # their shard of each encode request and return 0.
+        from mmselfsup_ext.apis.distributed import run_distributed
+        return run_distributed(lambda encoder: run_from_args(args, encoder),
+                               lambda: build_encoder(args))
     return run_from_args(args, lambda: build_encoder(args))
 
 

@@ -156,3 +156,31 @@ def test_deep_encoder_two_ranks_equal_single_process(image_dir: Path, launched: 
     assert got == expected
     assert len(got[0]["ok_paths"]) == 5 and set(got[0]["codes"]) == {"hashclr32", "hashclr64"}
     _check_sharded(launched / "deep", paths)
+
+
+def test_deep_script_under_torchrun_equals_single_process(image_dir: Path, tmp_path: Path) -> None:
+    """The shipped model via SwinFpnHashCLR_deduplication.py: 2 gloo ranks == 1 process."""
+    script = Path(__file__).resolve().parents[1] / "SwinFpnHashCLR_deduplication.py"
+    common = [str(image_dir), "--bits", "32", "64", "--batch-size", "1", "--img-size", "64",
+              "--pairing", "all", "--threshold", "6", "--no-progress", "--no-report",
+              "--no-cache"]
+    env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_ENV}
+    env["OMP_NUM_THREADS"] = "1"
+    single = subprocess.run([sys.executable, str(script), *common, "--out", str(tmp_path / "one")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert single.returncode == 0, single.stderr[-3000:]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dist = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+         "--master-addr", "127.0.0.1", "--master-port", str(port), str(script), *common,
+         "--out", str(tmp_path / "two")],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert dist.returncode == 0, dist.stdout[-2000:] + dist.stderr[-3000:]
+    for tag in ("hashclr32", "hashclr64"):
+        for name in ("codes.csv", "pairs.csv", "keep.txt", "remove.txt"):
+            one = (tmp_path / "one" / tag / name).read_bytes()
+            assert one == (tmp_path / "two" / tag / name).read_bytes(), (tag, name)
+    summary = json.loads((tmp_path / "two" / "hashclr64" / "summary.json").read_text())
+    assert summary["n_unreadable"] == 2 and summary["n_images"] == 7
