@@ -27,9 +27,14 @@ test-slow: $(STAMP)
 demo: $(STAMP)
 	$(PY) tools/simulate_flight.py --out $(DEMO_DIR)/flight --seed 0
 	$(PY) image_processing_deduplication.py $(DEMO_DIR)/flight/images \
-		--pairing window --window 3 --out $(DEMO_DIR)/dedup
-	$(PY) tools/score_dedup.py $(DEMO_DIR)/dedup --ground-truth $(DEMO_DIR)/flight/ground_truth.json
-	@echo "Report: $(DEMO_DIR)/dedup/report.html"
+		--pairing window --window 3 --out $(DEMO_DIR)/classical
+	$(PY) SwinFpnHashCLR_deduplication.py $(DEMO_DIR)/flight/images \
+		--pairing window --window 3 --out $(DEMO_DIR)/deep
+	$(PY) image_processing_deduplication.py $(DEMO_DIR)/flight/images --methods phash \
+		--pairing window --window 3 --verify --out $(DEMO_DIR)/verified
+	$(PY) tools/score_dedup.py $(DEMO_DIR)/classical $(DEMO_DIR)/deep $(DEMO_DIR)/verified \
+		--ground-truth $(DEMO_DIR)/flight/ground_truth.json
+	@echo "Reports: $(DEMO_DIR)/classical/report.html $(DEMO_DIR)/deep/report.html $(DEMO_DIR)/verified/report.html"
 
 clean:
 	rm -rf $(DEMO_DIR) work_dirs
