@@ -59,6 +59,8 @@ _SCHEMA = (
 # little work while per-chunk costs (worker start-up, a commit) stay negligible.
 _TARGET_CHUNK_SECONDS = 5.0
 _MAX_CHUNK = 4096
+# How long to wait for another run that holds the cache's schema or journal-mode lock.
+_LOCK_WAIT_S = 30.0
 # SQLite primary result codes meaning "this file is not a sound database".
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
@@ -183,6 +185,23 @@ def _remove_database(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def _open_when_unlocked(path: Path, identity: str, tags: dict[str, int]) -> _Store:
+    """Open the store, waiting out another run that is creating it or switching it to WAL.
+
+    SQLite answers "database is locked" at once, without its busy timeout, when two
+    connections change the journal mode or upgrade a read lock at the same moment;
+    the other run holds that lock for milliseconds, so a short retry resolves it.
+    """
+    deadline = time.monotonic() + _LOCK_WAIT_S
+    while True:
+        try:
+            return _Store(path, identity, tags)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _open_store(path: Path, identity: str, tags: dict[str, int]) -> _Store | None:
     """Open (creating or rebuilding) the cache; ``None`` with a warning if impossible."""
     try:
@@ -193,7 +212,7 @@ def _open_store(path: Path, identity: str, tags: dict[str, int]) -> _Store | Non
         return None
     for attempt in (1, 2):
         try:
-            return _Store(path, identity, tags)
+            return _open_when_unlocked(path, identity, tags)
         except (_Unusable, sqlite3.Error) as exc:
             if attempt == 2 or not (isinstance(exc, _Unusable) or _is_corruption(exc)):
                 _warn(f"encodings cache disabled: cannot use {path} ({_one_line(exc)}); "
