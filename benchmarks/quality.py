@@ -198,7 +198,7 @@ def markdown_tables(scores: dict[str, dict[str, dict]], robust: dict[str, dict[s
     for pairing, by_tag in scores.items():
         by_tag = {tag: by_tag[tag] for tag in robust}
         lines += [f"### pairing `{pairing}` (Otsu threshold; P/R/F1 over all true pairs, overlap >= 0.5)", "",
-                  "| tag | T | precision | recall | F1 | AUC | dedup rate | ideal | coverage |",
+                  "| tag | T | precision | recall | F1 | AUC listed | dedup rate | ideal | coverage |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for tag, m in by_tag.items():
             lines.append(f"| {tag} | {m['hash_threshold']} | {_fmt(m['precision'])} | {_fmt(m['recall_all'])} | "

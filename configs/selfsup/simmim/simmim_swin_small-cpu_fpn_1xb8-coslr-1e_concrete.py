@@ -1,15 +1,14 @@
 """Stage 1 of the shipped default model: SwinFpnMIM on the generated concrete tiles.
 
 The "small-cpu" SwinFpn at 128 px, batch 8, 1 epoch over ``tools/make_training_data.py``'s
-1200 tiles (150 iterations, about 8 min on 2 CPU cores shared with other jobs). A short run of a small model
-learns faster with a larger rate than the paper's 1e-4: 5e-4 after a 50-iteration warm-up,
+1200 tiles (150 iterations: 10 min on 2 CPU cores shared with other jobs). A short run of a small
+model learns faster with a larger rate than the paper's 1e-4: 5e-4 after a 50-iteration warm-up,
 cosine to lr/20. Its last checkpoint initialises every ``*_small-cpu_*_concrete.py`` hash config.
 
 Reproduce (see checkpoints/README.md)::
 
     python tools/make_training_data.py --out data/concrete --seed 0
-    python tools/train.py configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-1e_concrete.py \
-        --cfg-options randomness.seed=0
+    python tools/train.py configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-1e_concrete.py
 """
 _base_ = ["./simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"]
 
