@@ -292,3 +292,25 @@ def test_keep_scores_only_images_in_duplicate_groups(monkeypatch):
     assert d.keepers == [2, 5] and d.remove.tolist() == [1, 4]
     select_keepers(s, "sharpest", score_cache=cache)  # second tag: all cached
     assert len(measured) == 4
+
+
+def test_large_groups_take_the_otsu_histogram_from_a_sample(monkeypatch):
+    """Above EXACT_HISTOGRAM_MAX the knn histogram is sampled; Otsu lands on the same T."""
+    from mmselfsup_ext.dedup import threshold as threshold_module
+    from mmselfsup_ext.hashing import knn_distances, otsu_threshold
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, size=(2000, 8), dtype=np.uint8)
+    near = base[:600].copy()  # 600 planted near-copies (1 flipped bit); 1400 loners
+    flips = rng.integers(0, 64, size=600)
+    near[np.arange(600), flips // 8] ^= (1 << (flips % 8)).astype(np.uint8)
+    codes = np.concatenate([base, near])
+    exact = np.bincount(knn_distances(codes, 1).ravel(), minlength=65)
+    monkeypatch.setattr(threshold_module, "EXACT_HISTOGRAM_MAX", 1000)
+    monkeypatch.setattr(threshold_module, "SAMPLE_SIZE", 800)
+    sampled = threshold_module.all_pairs_histogram(codes, "knn", 1)
+    assert sampled.sum() == 800 and not np.array_equal(sampled, exact)
+    assert 1 <= otsu_threshold(exact) < 20  # a real split between copies and loners
+    assert otsu_threshold(sampled) == otsu_threshold(exact)
+    pairs = threshold_module.all_pairs_histogram(codes, "pairs", 1)
+    assert pairs.sum() == 800
