@@ -32,6 +32,21 @@ def _load_tool():
 train_tool = _load_tool()
 
 
+@pytest.fixture(autouse=True)
+def fresh_mmengine_loggers():
+    """Forget loggers of earlier in-process runs.
+
+    mmengine keeps one logger per experiment name (a timestamp to the second); two runs
+    in the same second would share one whose handler writes to an earlier test's
+    captured, since closed, stderr.
+    """
+    from mmengine.logging import MMLogger
+
+    MMLogger._instance_dict.clear()
+    yield
+    MMLogger._instance_dict.clear()
+
+
 @pytest.fixture
 def data_root(tmp_path, concrete_left) -> Path:
     root = tmp_path / "data"
