@@ -7,7 +7,7 @@ DEMO_DIR ?= demo_out
 export HF_HUB_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: install test test-slow demo clean
+.PHONY: install test demo clean
 
 install: $(STAMP)
 
@@ -20,9 +20,6 @@ $(STAMP): requirements.txt setup.py
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow" tests
-
-test-slow: $(STAMP)
-	$(PY) -m pytest -n 2 -m slow tests
 
 demo: $(STAMP)
 	$(PY) tools/simulate_flight.py --out $(DEMO_DIR)/flight --seed 0
