@@ -24,19 +24,10 @@ import argparse
 import os
 import sys
 
+from mmselfsup_ext.argtypes import positive_int
 from mmselfsup_ext.dedup.cli import DedupArgumentParser, add_dedup_arguments, run_from_args
 
 CODE_LENGTHS = (32, 64, 96, 128)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
 
 
 def build_parser() -> DedupArgumentParser:
@@ -58,9 +49,9 @@ def build_parser() -> DedupArgumentParser:
                        help="code lengths, any of 32 64 96 128 (default: all)")
     model.add_argument("--device", default="auto",
                        help="auto (CUDA if available), cpu, cuda or cuda:N (default: auto)")
-    model.add_argument("--batch-size", type=_positive_int, default=16, metavar="N",
+    model.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
                        help="images per forward pass (default 16)")
-    model.add_argument("--img-size", type=_positive_int, default=None, metavar="PX",
+    model.add_argument("--img-size", type=positive_int, default=None, metavar="PX",
                        help="inference size, a multiple of 32 (default: the config's "
                             "inference_img_size, else 512)")
     return parser

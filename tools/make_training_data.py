@@ -28,42 +28,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mmselfsup_ext.argtypes import OneLineArgumentParser, non_negative_int, positive_int
 from mmselfsup_ext.evaluation import Surface, load_photo, procedural_concrete
 
 # The shared real photo sits beside the repository (../shared/data), never inside it.
 DEFAULT_PHOTO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "concrete_h0_l2.jpg"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """Report bad arguments as a single line (no usage block)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Command-line interface."""
-    parser = _OneLineParser(description="Cut training tiles from the left (training) half of the "
+    parser = OneLineArgumentParser(description="Cut training tiles from the left (training) half of the "
                                         "real photo and from procedural concrete walls.")
     parser.add_argument("--out", type=Path, default=Path("data/concrete"),
                         help="output folder, created if missing; must hold no images "
@@ -71,21 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO,
                         help="real photo; only its left half is read "
                              "(default: ../shared/data/concrete_h0_l2.jpg beside the repository)")
-    parser.add_argument("--photo-tiles", type=_non_negative_int, default=800,
+    parser.add_argument("--photo-tiles", type=non_negative_int, default=800,
                         help="tiles from the photo's left half (default: 800)")
-    parser.add_argument("--walls", type=_non_negative_int, default=4,
+    parser.add_argument("--walls", type=non_negative_int, default=4,
                         help="procedural walls (default: 4)")
-    parser.add_argument("--wall-tiles", type=_non_negative_int, default=100,
+    parser.add_argument("--wall-tiles", type=non_negative_int, default=100,
                         help="tiles per procedural wall (default: 100)")
-    parser.add_argument("--wall-size", nargs=2, type=_positive_int, metavar=("W", "H"),
+    parser.add_argument("--wall-size", nargs=2, type=positive_int, metavar=("W", "H"),
                         default=(1296, 2048), help="procedural wall size (default: 1296 2048)")
-    parser.add_argument("--wall-seed", type=_non_negative_int, default=1000,
+    parser.add_argument("--wall-seed", type=non_negative_int, default=1000,
                         help="seed of the first procedural wall (default: 1000)")
-    parser.add_argument("--tile-span", nargs=2, type=_positive_int, metavar=("MIN", "MAX"),
+    parser.add_argument("--tile-span", nargs=2, type=positive_int, metavar=("MIN", "MAX"),
                         default=(480, 800), help="tile side in surface pixels (default: 480 800)")
-    parser.add_argument("--tile-size", type=_positive_int, default=256,
+    parser.add_argument("--tile-size", type=positive_int, default=256,
                         help="side of the written tiles in pixels (default: 256)")
-    parser.add_argument("--quality", type=_positive_int, default=92, help="JPEG quality (default: 92)")
+    parser.add_argument("--quality", type=positive_int, default=92, help="JPEG quality (default: 92)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     return parser
 

@@ -13,7 +13,6 @@ Example (how ``checkpoints/`` was made; see checkpoints/README.md)::
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import sys
 from pathlib import Path
@@ -21,14 +20,8 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 
+from mmselfsup_ext.argtypes import OneLineArgumentParser
 from mmselfsup_ext.utils import CheckpointError, load_checkpoint_file, state_dict_from_checkpoint
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """Report bad arguments as a single line (no usage block)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def publish(checkpoint: str | Path, stem: str | Path) -> tuple[Path, Path, str]:
@@ -67,7 +60,7 @@ def publish(checkpoint: str | Path, stem: str | Path) -> tuple[Path, Path, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = _OneLineParser(description="Strip a training checkpoint to weights + meta and write its config.")
+    parser = OneLineArgumentParser(description="Strip a training checkpoint to weights + meta and write its config.")
     parser.add_argument("checkpoint", help="training checkpoint (.pth)")
     parser.add_argument("stem", help="output path without suffix, e.g. checkpoints/NAME")
     args = parser.parse_args(argv)

@@ -16,47 +16,21 @@ import json
 import sys
 from pathlib import Path
 
+from mmselfsup_ext.argtypes import OneLineArgumentParser, number_in
 from mmselfsup_ext.evaluation.scoring import format_table, score_dedup
-
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value}")
-    return value
-
-
-def _cell(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """Report bad arguments as a single line (no usage block)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line interface of the scorer."""
-    parser = _OneLineParser(description="Score dedup results against ground truth.")
+    parser = OneLineArgumentParser(description="Score dedup results against ground truth.")
     parser.add_argument("outdirs", type=Path, nargs="+", metavar="OUTDIR",
                         help="dedup output folder(s) (<tag>/pairs.csv, ...); their tags are "
                              "scored side by side")
     parser.add_argument("--ground-truth", required=True, type=Path,
                         help="ground_truth.json of the flight")
-    parser.add_argument("--overlap", type=_threshold, default=0.5,
+    parser.add_argument("--overlap", type=number_in(0.0, 1.0, low_open=True), default=0.5,
                         help="true duplicate iff footprint overlap >= this (default: 0.5)")
-    parser.add_argument("--coverage-cell", type=_cell, default=None,
+    parser.add_argument("--coverage-cell", type=number_in(0.0, low_open=True), default=None,
                         help="coverage raster cell in surface pixels (default: automatic)")
     return parser
 

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from mmselfsup_ext.argtypes import OneLineArgumentParser, number_in, positive_int
 from mmselfsup_ext.evaluation import REGIONS, load_photo, procedural_concrete, simulate_flight
 
 # The shared real photo sits beside the repository (../shared/data), never inside it.
@@ -20,36 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PHOTO = REPO_ROOT.parent / "shared" / "data" / "concrete_h0_l2.jpg"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
-    return value
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """Report bad arguments as a single line (no usage block)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Command-line interface of the flight simulator."""
-    parser = _OneLineParser(
+    parser = OneLineArgumentParser(
         description="Write a simulated serpentine inspection flight (shots in capture order "
                     "under OUT/images/, footprints and overlaps in OUT/ground_truth.json).")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
@@ -61,20 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="part of a photo to fly over: train = left half, eval = right "
                              "half (reserved for evaluation), full (default: eval; ignored "
                              "for procedural surfaces)")
-    parser.add_argument("--surface-size", nargs=2, type=_positive_int, metavar=("W", "H"),
+    parser.add_argument("--surface-size", nargs=2, type=positive_int, metavar=("W", "H"),
                         default=(1296, 2048), help="procedural wall size (default: 1296 2048)")
-    parser.add_argument("--strips", type=_positive_int, default=10, help="strips (default: 10)")
-    parser.add_argument("--shots-per-strip", type=_positive_int, default=8,
+    parser.add_argument("--strips", type=positive_int, default=10, help="strips (default: 10)")
+    parser.add_argument("--shots-per-strip", type=positive_int, default=8,
                         help="shots per strip (default: 8)")
-    parser.add_argument("--forward-overlap", type=_fraction, default=0.7,
+    parser.add_argument("--forward-overlap", type=number_in(0.0, 1.0), default=0.7,
                         help="overlap of consecutive shots in a strip, in [0, 1) (default: 0.7)")
-    parser.add_argument("--side-overlap", type=_fraction, default=0.4,
+    parser.add_argument("--side-overlap", type=number_in(0.0, 1.0), default=0.4,
                         help="overlap of adjacent strips, in [0, 1) (default: 0.4)")
-    parser.add_argument("--reshot-rate", type=_fraction, default=0.05,
+    parser.add_argument("--reshot-rate", type=number_in(0.0, 1.0), default=0.05,
                         help="probability of a hovering re-shot after a shot (default: 0.05)")
-    parser.add_argument("--shot-size", nargs=2, type=_positive_int, metavar=("W", "H"),
+    parser.add_argument("--shot-size", nargs=2, type=positive_int, metavar=("W", "H"),
                         default=(512, 410), help="shot size in pixels (default: 512 410)")
-    parser.add_argument("--overlap-threshold", type=_fraction, default=0.5,
+    parser.add_argument("--overlap-threshold", type=number_in(0.0, 1.0), default=0.5,
                         help="overlap at which a pair counts as duplicate (default: 0.5)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     return parser

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TextIO, Union
 
+from ..argtypes import int_at_least, non_negative_int, number_in, positive_int
 from .actions import ActionReport, copy_unique, is_within, move_duplicates, undo_move
 from .cache import CachedEncodeResult
 from .encoders import Encoder
@@ -52,43 +53,6 @@ class DedupArgumentParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
-    return value
-
-
-def _max_side(text: str) -> int:
-    value = _positive_int(text)
-    if value < 32:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 32, got {text!r}")
-    return value
-
-
 def _threshold(text: str) -> str | int:
     try:
         return parse_threshold(text)
@@ -120,7 +84,7 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
     search.add_argument("--pairing", choices=PAIRING_MODES, default="window",
                         help="candidate pairs: next --window images in capture order "
                              "(default), disjoint neighbours (paper), or all pairs")
-    search.add_argument("--window", type=_positive_int, default=3, metavar="K",
+    search.add_argument("--window", type=positive_int, default=3, metavar="K",
                         help="look-ahead for --pairing window (default 3)")
     search.add_argument("--group-by", metavar="REGEX",
                         help="pair and threshold separately per group, keyed by the first "
@@ -131,9 +95,9 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
     search.add_argument("--otsu-on", choices=OTSU_SOURCES, default=None,
                         help="--pairing all only: Otsu on k-nearest-neighbour distances "
                              "(default, knn) or on all pair distances")
-    search.add_argument("--knn-k", type=_positive_int, default=1, metavar="K",
+    search.add_argument("--knn-k", type=positive_int, default=1, metavar="K",
                         help="neighbours per image for --otsu-on knn (default 1)")
-    search.add_argument("--report-radius", type=_non_negative_int, default=None, metavar="R",
+    search.add_argument("--report-radius", type=non_negative_int, default=None, metavar="R",
                         help="--pairing all only: list pairs within max(T, R) in pairs.csv "
                              "(default bits/8)")
     search.add_argument("--keep", choices=KEEP_POLICIES, default="first",
@@ -148,21 +112,21 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
     verify.add_argument("--verify", action="store_true",
                         help="match keypoints on candidate pairs; duplicate iff the verified "
                              "overlap >= --min-overlap (needs --keep-mode cover)")
-    verify.add_argument("--min-overlap", type=_fraction, default=0.5, metavar="F",
+    verify.add_argument("--min-overlap", type=number_in(0.0, 1.0, low_open=True), default=0.5, metavar="F",
                         help="shared surface / smaller footprint that makes a duplicate "
                              "(default 0.5)")
-    verify.add_argument("--verify-max-side", type=_max_side, default=640, metavar="PX",
+    verify.add_argument("--verify-max-side", type=int_at_least(32), default=640, metavar="PX",
                         help="longest side for keypoint detection (default 640)")
-    verify.add_argument("--verify-margin", type=_non_negative_int, default=None, metavar="BITS",
+    verify.add_argument("--verify-margin", type=non_negative_int, default=None, metavar="BITS",
                         help="--pairing all: verify pairs within T + BITS (default bits/8)")
-    verify.add_argument("--verify-knn", type=_positive_int, default=4, metavar="K",
+    verify.add_argument("--verify-knn", type=positive_int, default=4, metavar="K",
                         help="--pairing all: also verify each image's K nearest codes "
                              "(default 4)")
     run = parser.add_argument_group("output and execution")
     run.add_argument("--out", type=Path, default=Path("dedup_out"), metavar="DIR",
                      help="output folder for codes, pairs, lists, summaries and "
                           "report.html (default ./dedup_out)")
-    run.add_argument("--workers", type=_positive_int, default=default_workers(), metavar="N",
+    run.add_argument("--workers", type=positive_int, default=default_workers(), metavar="N",
                      help="worker processes (default: all available CPUs)")
     run.add_argument("--cache-dir", type=Path, metavar="DIR",
                      help="encodings cache: a re-run encodes only new or changed images "

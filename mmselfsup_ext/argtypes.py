@@ -1,0 +1,71 @@
+"""Argument types and the one-line-error parser shared by every command-line tool.
+
+Torch-free, so the classical tools start fast. Each type function raises
+``argparse.ArgumentTypeError`` with a message that says what was expected.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+__all__ = ["OneLineArgumentParser", "int_at_least", "non_negative_int", "number_in",
+           "positive_int"]
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that reports bad arguments as one line (no usage block)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """Type function accepting integers ``>= minimum``.
+
+    Examples
+    --------
+    >>> int_at_least(32)("64")
+    64
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = f"int_at_least_{minimum}"
+    return parse
+
+
+def number_in(low: float, high: float = math.inf, *, low_open: bool = False
+              ) -> Callable[[str], float]:
+    """Type function accepting real numbers in ``[low, high]`` (``(low, high]`` if ``low_open``).
+
+    Examples
+    --------
+    >>> number_in(0.0, 1.0, low_open=True)("0.5")
+    0.5
+    """
+    span = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number in {span}, got {text!r}") from None
+        inside = (low < value if low_open else low <= value) and value <= high
+        if not inside or math.isnan(value):
+            raise argparse.ArgumentTypeError(f"expected a number in {span}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+positive_int = int_at_least(1)
+non_negative_int = int_at_least(0)
