@@ -1,114 +1,13 @@
 #!/usr/bin/env python3
-"""Deduplicate a folder of images with learned SwinFpnHashCLR (or SimCLR) binary codes.
+"""Deduplicate a folder with learned SwinFpnHashCLR codes ([CONFIG --checkpoint CKPT] IMAGE_DIR).
 
-One forward pass per image gives the 32-, 64-, 96- and 128-bit codes (tags
-``hashclr32`` ... ``hashclr128``, or ``simclr<bits>`` for a SimCLR config), which run
-through the same pipeline, output contract and options as
-``image_processing_deduplication.py``. Dry run by default: only --out is written.
-
-CONFIG is optional: with two positionals the first is CONFIG; a single positional is
-CONFIG only if it ends in ``.py``. Without CONFIG and --checkpoint the shipped default
-model (``checkpoints/``) is used; with --checkpoint alone, the config embedded in the
-checkpoint.
-
-Examples
---------
-    SwinFpnHashCLR_deduplication.py flight/images --pairing window --window 3
-    SwinFpnHashCLR_deduplication.py CONFIG --checkpoint CKPT flight/images --bits 64 128
-    SwinFpnHashCLR_deduplication.py photos/ --pairing all --device cuda:0 --batch-size 64
-    SwinFpnHashCLR_deduplication.py --undo photos_dups/manifest.json
+The same program as the installed command ``swinfpn-hashclr-deduplication``
+(:mod:`mmselfsup_ext.commands.deep_dedup`); ``--help`` lists the options. Runs under
+``torchrun --nproc-per-node N`` to encode on several processes.
 """
-from __future__ import annotations
-
-import argparse
-import os
 import sys
 
-from mmselfsup_ext.argtypes import positive_int
-from mmselfsup_ext.dedup.cli import DedupArgumentParser, add_dedup_arguments, run_from_args
-
-CODE_LENGTHS = (32, 64, 96, 128)
-
-
-def build_parser() -> DedupArgumentParser:
-    """Command-line parser: model options plus the shared dedup options."""
-    parser = DedupArgumentParser(
-        usage="%(prog)s [CONFIG] [--checkpoint CKPT] IMAGE_DIR [options]",
-        description="Find and act on near-duplicate images with learned SwinFpnHashCLR codes "
-                    "(tags like hashclr64). Source images are never deleted.")
-    parser.add_argument("positionals", nargs="*", metavar="[CONFIG] IMAGE_DIR",
-                        help="model config (.py; default: the shipped model) and the folder of "
-                             "images, searched recursively")
-    add_dedup_arguments(parser, image_dir=False)
-    model = parser.add_argument_group("deep hashing model")
-    model.add_argument("--checkpoint", metavar="CKPT",
-                       help="weights of CONFIG (default: the shipped model's, when no CONFIG "
-                            "is given)")
-    model.add_argument("--bits", nargs="+", type=int, choices=CODE_LENGTHS,
-                       default=list(CODE_LENGTHS), metavar="BITS",
-                       help="code lengths, any of 32 64 96 128 (default: all)")
-    model.add_argument("--device", default="auto",
-                       help="auto (CUDA if available), cpu, cuda or cuda:N (default: auto)")
-    model.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
-                       help="images per forward pass (default 16)")
-    model.add_argument("--img-size", type=positive_int, default=None, metavar="PX",
-                       help="inference size, a multiple of 32 (default: the config's "
-                            "inference_img_size, else 512)")
-    return parser
-
-
-def split_positionals(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Set ``args.config`` and ``args.image_dir`` from the positional arguments."""
-    given = list(args.positionals)
-    if len(given) > 2:
-        parser.error(f"expected [CONFIG] IMAGE_DIR, got {len(given)} positional arguments: {' '.join(given)}")
-    if len(given) == 2:
-        args.config, args.image_dir = given
-    elif len(given) == 1 and given[0].endswith(".py"):
-        args.config, args.image_dir = given[0], None
-    else:
-        args.config, args.image_dir = None, (given[0] if given else None)
-    if args.config is not None and args.checkpoint is None:
-        parser.error(f"CONFIG {args.config!r} needs its --checkpoint (or give neither for the "
-                     "shipped default model)")
-
-
-def _torchrun() -> bool:
-    """Started by ``torchrun --nproc-per-node N`` with N > 1 (checked without importing torch)."""
-    return os.environ.get("WORLD_SIZE", "1") != "1"
-
-
-def build_encoder(args: argparse.Namespace):
-    """Load the model and wrap it as the pipeline's encoder; errors become ValueError."""
-    # Imported here so --help, --undo and usage errors never import torch.
-    from mmselfsup_ext.apis import CheckpointError, DeepHashEncoder, init_model
-
-    device = args.device
-    if device == "auto" and _torchrun():
-        from mmselfsup_ext.apis.distributed import local_device
-        device = local_device()  # cuda:LOCAL_RANK, not cuda:0 on every rank
-    try:
-        model = init_model(args.config, args.checkpoint, device=device)
-        return DeepHashEncoder(model, bits=args.bits, batch_size=args.batch_size, img_size=args.img_size)
-    except (CheckpointError, FileNotFoundError) as exc:
-        # run_from_args reports ValueErrors as one "error:" line with exit status 2.
-        raise ValueError(str(exc)) from None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
-    parser = build_parser()
-    # Intermixed parsing lets CONFIG come before options and IMAGE_DIR after them.
-    args = parser.parse_intermixed_args(argv)
-    split_positionals(parser, args)
-    if _torchrun():
-        # Rank 0 runs the pipeline and writes --out; the other ranks only encode
-        # their shard of each encode request and return 0.
-        from mmselfsup_ext.apis.distributed import run_distributed
-        return run_distributed(lambda encoder: run_from_args(args, encoder),
-                               lambda: build_encoder(args))
-    return run_from_args(args, lambda: build_encoder(args))
-
+from mmselfsup_ext.commands.deep_dedup import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from mmselfsup_ext.dedup import ClassicalEncoder, EncodeResult, deduplicate_folder, discover_images
-from mmselfsup_ext.dedup.loading import load_image
+from mmselfsup_ext.fileio.loading import load_image
 from mmselfsup_ext.evaluation import (PERTURBATIONS, load_ground_truth, load_photo, roc_auc, score_dedup,
                                       simulate_flight)
 from mmselfsup_ext.hashing import CLASSICAL_METHODS, pair_distances

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import beta
 
-from mmselfsup_ext.dedup.loading import load_image
+from mmselfsup_ext.fileio.loading import load_image
 from mmselfsup_ext.dedup.verify import FeatureCache, coverage_keep, verify_pairs
 from mmselfsup_ext.evaluation import CoverageGrid, load_ground_truth, load_photo, simulate_flight
 from mmselfsup_ext.hashing import (

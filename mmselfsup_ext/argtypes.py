@@ -1,23 +1,33 @@
 """Argument types and the one-line-error parser shared by every command-line tool.
 
-Torch-free, so the classical tools start fast. Each type function raises
+Torch-free, so the classical tools start fast. Each type function parses the text
+and checks the value with :mod:`mmselfsup_ext.validation`, raising
 ``argparse.ArgumentTypeError`` with a message that says what was expected.
 """
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable
+from typing import NoReturn
+
+from .validation import check_int, check_number, one_line
 
 __all__ = ["OneLineArgumentParser", "int_at_least", "non_negative_int", "number_in",
            "positive_int"]
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` that reports bad arguments as one line (no usage block)."""
+    """An ``ArgumentParser`` whose errors are one ``error: ...`` line (exit status 2).
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+    The same form as the errors the tools report at run time, so a user (or a
+    script reading stderr) sees one kind of message, never a usage block.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {one_line(message)} (see --help)\n")
+        sys.exit(2)
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
@@ -30,13 +40,10 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
     """
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            return check_int(int(text), "value", minimum)
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"expected an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
-        return value
 
     parse.__name__ = f"int_at_least_{minimum}"
     return parse
@@ -55,13 +62,9 @@ def number_in(low: float, high: float = math.inf, *, low_open: bool = False
 
     def parse(text: str) -> float:
         try:
-            value = float(text)
+            return check_number(float(text), "value", low, high, low_open=low_open)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number in {span}, got {text!r}") from None
-        inside = (low < value if low_open else low <= value) and value <= high
-        if not inside or math.isnan(value):
-            raise argparse.ArgumentTypeError(f"expected a number in {span}, got {text!r}")
-        return value
 
     parse.__name__ = "number"
     return parse

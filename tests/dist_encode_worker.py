@@ -32,8 +32,9 @@ from mmselfsup_ext.apis.distributed import (init_distributed, is_distributed_lau
                                             local_device, run_distributed)
 from mmselfsup_ext.dedup import ClassicalEncoder
 from mmselfsup_ext.dedup.cache import CachedEncoder
-from mmselfsup_ext.dedup.cli import DedupArgumentParser, add_dedup_arguments, run_from_args
-from mmselfsup_ext.dedup.discover import discover_images
+from mmselfsup_ext.argtypes import OneLineArgumentParser
+from mmselfsup_ext.dedup.cli import add_dedup_arguments, run_from_args
+from mmselfsup_ext.fileio.discover import discover_images
 from mmselfsup_ext.dedup.encoders import EncodeResult, Encoder
 
 CLI_FLAGS = ("--pairing", "all", "--threshold", "4", "--no-progress", "--no-report",
@@ -144,7 +145,7 @@ def run_case(case: str, image_dir: Path, work_dir: Path) -> int:
     case_dir = work_dir / case
     case_dir.mkdir(parents=True, exist_ok=True)
     if case == "cli":
-        args = add_dedup_arguments(DedupArgumentParser()).parse_args(
+        args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
             [str(image_dir), "--out", str(case_dir / "out"), *CLI_FLAGS])
         return run_distributed(lambda encoder: run_from_args(args, encoder),
                                lambda: RankLog(ClassicalEncoder(["phash", "dhash"], 8), case_dir))

@@ -18,8 +18,9 @@ from PIL import Image
 from mmselfsup_ext.apis.distributed import (DistributedEncoder, is_distributed_launch,
                                             is_main_process, run_distributed, shard_bounds)
 from mmselfsup_ext.dedup import ClassicalEncoder
-from mmselfsup_ext.dedup.cli import DedupArgumentParser, add_dedup_arguments, run_from_args
-from mmselfsup_ext.dedup.discover import discover_images
+from mmselfsup_ext.argtypes import OneLineArgumentParser
+from mmselfsup_ext.dedup.cli import add_dedup_arguments, run_from_args
+from mmselfsup_ext.fileio.discover import discover_images
 
 WORKER_PATH = Path(__file__).with_name("dist_encode_worker.py")
 _spec = importlib.util.spec_from_file_location("dist_encode_worker", WORKER_PATH)
@@ -129,7 +130,7 @@ def test_failures_on_another_rank_are_reported_not_awaited(launched: Path) -> No
 
 def test_dedup_cli_under_torchrun_writes_single_process_outputs(image_dir: Path, launched: Path,
                                                                 tmp_path: Path) -> None:
-    args = add_dedup_arguments(DedupArgumentParser()).parse_args(
+    args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
         [str(image_dir), "--out", str(tmp_path / "single"), *worker.CLI_FLAGS])
     assert run_from_args(args, lambda: ClassicalEncoder(["phash", "dhash"], 8)) == 0
     dist_out = launched / "cli" / "out"

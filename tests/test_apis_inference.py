@@ -48,7 +48,7 @@ def _expected_bits(model, path: Path, size: int) -> tuple[dict[int, np.ndarray],
     """
     from torchvision.transforms.v2 import functional as F
 
-    from mmselfsup_ext.dedup.loading import load_image
+    from mmselfsup_ext.fileio.loading import load_image
 
     img = F.resize(F.pil_to_tensor(load_image(path, min_size=size)), [size, size], antialias=True)
     # The default model standardises each image by its own mean and std (eps 1 on 0-255).

@@ -46,4 +46,5 @@ def test_one_line_parser_error(capsys):
     with pytest.raises(SystemExit) as exc:
         parser.parse_args(["--n", "0"])
     assert exc.value.code == 2
-    assert capsys.readouterr().err == "tool: error: argument --n: expected an integer >= 1, got '0'\n"
+    assert capsys.readouterr().err == ("error: argument --n: expected an integer >= 1, got '0' "
+                                       "(see --help)\n")

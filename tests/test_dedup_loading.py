@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmselfsup_ext.dedup import loading
-from mmselfsup_ext.dedup.discover import discover_images, natural_key
-from mmselfsup_ext.dedup.loading import UnreadableImageError, load_image
+from mmselfsup_ext.fileio import loading
+from mmselfsup_ext.fileio.discover import discover_images, natural_key
+from mmselfsup_ext.fileio.loading import UnreadableImageError, load_image
 from mmselfsup_ext.hashing import classical_hash
 
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmselfsup_ext.dedup import loading
+from mmselfsup_ext.fileio import loading
 from mmselfsup_ext.dedup.actions import copy_unique, move_duplicates, undo_move
 from mmselfsup_ext.dedup.encoders import ClassicalEncoder, Encoder
-from mmselfsup_ext.dedup.pipeline import deduplicate_folder
+from mmselfsup_ext.dedup import deduplicate_folder
 from mmselfsup_ext.hashing import CLASSICAL_METHODS, classical_hash, codes_to_hex
 
 SUMMARY_KEYS = ["method", "bits", "pairing", "threshold", "histogram", "n_images",

@@ -11,8 +11,8 @@ from skimage.filters import threshold_otsu
 
 from mmselfsup_ext.dedup.grouping import choose_keepers, duplicate_components
 from mmselfsup_ext.dedup.pairing import candidate_pairs, group_indices
-from mmselfsup_ext.dedup.pipeline import (default_report_radius, find_duplicates,
-                                          find_duplicates_to_remove, select_keepers)
+from mmselfsup_ext.dedup.keep import find_duplicates_to_remove, select_keepers
+from mmselfsup_ext.dedup.search import default_report_radius, find_duplicates
 from mmselfsup_ext.dedup.threshold import combined_threshold, parse_threshold
 
 
@@ -217,13 +217,13 @@ def test_components_match_brute_force():
 def test_keep_first_removes_all_but_earliest_of_each_chain():
     codes = np.array([[0], [1], [3], [200], [7], [7]], dtype=np.uint8)
     s = find_duplicates(codes, list("abcdef"), pairing="window", window=1, threshold=1)
-    d = select_keepers(s, "first")
+    d = select_keepers(s, keep="first", keep_mode="component")
     # Chain a-b-c (each step 1 bit) is one component even though d(a, c) = 2.
     assert [c.tolist() for c in d.components] == [[0, 1, 2], [4, 5]]
     assert d.keepers == [0, 4]
     assert d.remove.tolist() == [1, 2, 5] and d.keep.tolist() == [0, 3, 4]
     assert find_duplicates_to_remove(codes, list("abcdef"), pairing="window", window=1,
-                                     threshold=1) == ["b", "c", "f"]
+                                     threshold=1, keep_mode="component") == ["b", "c", "f"]
 
 
 def test_choose_keepers_breaks_ties_by_capture_order():
@@ -241,7 +241,7 @@ def test_keep_sharpest_drops_the_blurred_copy(distinct_crops, tmp_path):
     distinct_crops[1].save(files[2])
     codes = np.array([[0], [0], [255]], dtype=np.uint8)  # 0 and 1 are duplicates
     s = find_duplicates(codes, [f.name for f in files], pairing="window", threshold=0)
-    d = select_keepers(s, "sharpest", files)
+    d = select_keepers(s, keep="sharpest", files=files)
     assert d.keepers == [1] and d.remove.tolist() == [0]
 
 
@@ -252,14 +252,14 @@ def test_keep_largest_prefers_pixels_then_bytes(distinct_crops, tmp_path):
     distinct_crops[2].resize((128, 128)).save(big)
     codes = np.zeros((2, 8), dtype=np.uint8)
     s = find_duplicates(codes, ["0_small.png", "1_big.png"], pairing="adjacent", threshold=0)
-    assert select_keepers(s, "largest", [small, big]).keepers == [1]
+    assert select_keepers(s, keep="largest", files=[small, big]).keepers == [1]
     # Same pixel count: the larger file (less compressed) wins.
     lo, hi = tmp_path / "2_lo.jpg", tmp_path / "3_hi.jpg"
     distinct_crops[3].save(lo, quality=30)
     distinct_crops[3].save(hi, quality=98)
     assert hi.stat().st_size > lo.stat().st_size
     s2 = find_duplicates(codes, ["2_lo.jpg", "3_hi.jpg"], pairing="adjacent", threshold=0)
-    assert select_keepers(s2, "largest", [lo, hi]).keepers == [1]
+    assert select_keepers(s2, keep="largest", files=[lo, hi]).keepers == [1]
 
 
 def test_find_duplicates_validates_arguments():
@@ -271,11 +271,11 @@ def test_find_duplicates_validates_arguments():
     with pytest.raises(ValueError, match="uint8"):
         find_duplicates(codes.astype(int), list("abc"))
     with pytest.raises(ValueError, match="keep"):
-        select_keepers(find_duplicates(codes, list("abc")), "newest")
+        select_keepers(find_duplicates(codes, list("abc")), keep="newest")
 
 
 def test_keep_scores_only_images_in_duplicate_groups(monkeypatch):
-    from mmselfsup_ext.dedup import pipeline
+    from mmselfsup_ext.dedup import keep as keep_module
 
     measured = []
 
@@ -283,14 +283,14 @@ def test_keep_scores_only_images_in_duplicate_groups(monkeypatch):
         measured.append(path)
         return {"b": 3.0, "c": 9.0, "e": 1.0, "f": 2.0}[path]
 
-    monkeypatch.setattr(pipeline, "policy_score", fake_score)
+    monkeypatch.setattr(keep_module, "policy_score", fake_score)
     codes = np.array([[0], [90], [90], [200], [7], [7]], dtype=np.uint8)
     s = find_duplicates(codes, list("abcdef"), pairing="window", window=1, threshold=0)
     cache: dict = {}
-    d = select_keepers(s, "sharpest", score_cache=cache)
+    d = select_keepers(s, keep="sharpest", score_cache=cache)
     assert sorted(measured) == ["b", "c", "e", "f"]
     assert d.keepers == [2, 5] and d.remove.tolist() == [1, 4]
-    select_keepers(s, "sharpest", score_cache=cache)  # second tag: all cached
+    select_keepers(s, keep="sharpest", score_cache=cache)  # second tag: all cached
     assert len(measured) == 4
 
 

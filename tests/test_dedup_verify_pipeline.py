@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmselfsup_ext.dedup import pipeline
+from mmselfsup_ext.dedup import deduplicate_folder, pipeline
 from mmselfsup_ext.dedup.encoders import ClassicalEncoder
-from mmselfsup_ext.dedup.pipeline import (deduplicate_folder, find_duplicates,
-                                          verification_candidates)
+from mmselfsup_ext.dedup.search import find_duplicates, verification_candidates
 from mmselfsup_ext.dedup.report import write_report
 from mmselfsup_ext.dedup.writers import PAIRS_COLUMNS, VERIFY_COLUMNS
 from mmselfsup_ext.evaluation import procedural_concrete, simulate_flight
@@ -151,7 +150,7 @@ def test_all_pairing_candidates_include_radius_and_nearest_codes():
 
 
 def test_verify_rejects_component_mode(flight, tmp_path):
-    with pytest.raises(ValueError, match="keep_mode 'cover'"):
+    with pytest.raises(ValueError, match="keep_mode='cover'"):
         deduplicate_folder(flight.images_dir, ClassicalEncoder(["phash"], 8), tmp_path,
                            verify=True, keep_mode="component", progress=False)
 

@@ -91,8 +91,9 @@ def test_non_convex_or_degenerate_polygon_is_rejected():
     assert not is_convex(dart)
     with pytest.raises(ValueError, match="convex"):
         intersection_area(dart, rect(0, 0, 1, 1))
+    assert polygon_area([[0, 0], [1, 1]]) == 0.0  # a degenerate clip has no area
     with pytest.raises(ValueError, match="shape"):
-        polygon_area([[0, 0], [1, 1]])
+        polygon_area([[0, 0, 1], [1, 1, 1], [2, 0, 1]])
     with pytest.raises(ValueError, match="convex"):
         clip_convex(np.array([[0, 0], [1, 1], [2, 2]], dtype=float), rect(0, 0, 1, 1))
 

@@ -148,7 +148,7 @@ def test_bad_arguments():
     codes = np.zeros((4, 8), np.uint8)
     with pytest.raises(ValueError, match="uint8 array"):
         distance_histogram(codes.astype(np.int32))
-    with pytest.raises(ValueError, match="radius must be an integer"):
+    with pytest.raises(ValueError, match="radius must be an int"):
         radius_pairs(codes, 2.5)
     with pytest.raises(ValueError, match="method must be one of"):
         radius_pairs(codes, 2, method="lsh")

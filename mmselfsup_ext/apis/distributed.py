@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from mmselfsup_ext.dedup.encoders import EncodeResult, Encoder
+from mmselfsup_ext.dedup.encoders import EncodeResult, Encoder, check_encoder
 
 __all__ = ["DistributedEncoder", "distributed_encode_group", "init_distributed",
            "is_distributed_launch", "is_main_process", "local_device", "run_distributed",
@@ -207,10 +207,7 @@ class DistributedEncoder:
     """
 
     def __init__(self, encoder: Encoder, group: Any = None) -> None:
-        missing = [a for a in ("tags", "identity", "encode") if not hasattr(encoder, a)]
-        if missing:
-            raise ValueError(f"encoder must implement the Encoder protocol; "
-                             f"{type(encoder).__name__} lacks {missing}")
+        check_encoder(encoder)
         self.encoder = encoder
         self.tags: dict[str, int] = dict(encoder.tags)
         self.identity: str = encoder.identity

@@ -25,7 +25,7 @@ from torchvision.transforms.v2 import functional as F
 from tqdm.auto import tqdm
 
 from mmselfsup_ext.dedup.encoders import EncodeResult
-from mmselfsup_ext.dedup.loading import UnreadableImageError, load_image
+from mmselfsup_ext.fileio.loading import UnreadableImageError, load_image
 from mmselfsup_ext.engine.config import ConfigError, load_config
 from mmselfsup_ext.hashing import pack_bits
 from mmselfsup_ext.models.algorithms.simclr import SimCLR
@@ -288,7 +288,7 @@ def encode_images(
 ) -> EncodeResult:
     """Binary codes of every requested length for image files, in one forward pass each.
 
-    Images are decoded by :func:`mmselfsup_ext.dedup.loading.load_image` (the classical
+    Images are decoded by :func:`mmselfsup_ext.fileio.loading.load_image` (the classical
     path's loader: EXIF orientation, JPEG draft mode) in a torch ``DataLoader``, resized
     to ``img_size`` squared, normalised by the model's data preprocessor and encoded in
     batches under ``torch.inference_mode`` (float16 autocast on CUDA). The code is

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mmengine.dataset import BaseDataset
 
-from mmselfsup_ext.dedup.discover import IMAGE_EXTENSIONS, discover_images
+from mmselfsup_ext.fileio.discover import IMAGE_EXTENSIONS, discover_images
 from mmselfsup_ext.registry import DATASETS, TRANSFORMS
 
 __all__ = ["EmptyDatasetError", "ImageFolderDataset"]

@@ -1,4 +1,4 @@
-"""Deduplication pipeline: discover -> encode -> pair -> threshold -> group -> keep -> act.
+"""Deduplication pipeline: discover -> encode -> search -> keep -> report/act.
 
 Torch-free: encoders hand codes to the pipeline, which knows nothing of models.
 Notebook use::
@@ -6,26 +6,26 @@ Notebook use::
     from mmselfsup_ext.dedup import ClassicalEncoder, deduplicate_folder
     run = deduplicate_folder("photos/", ClassicalEncoder(["phash"]), "dedup_out/")
 
-or, with codes already at hand, :func:`find_duplicates`,
-:func:`select_keepers` and :func:`find_duplicates_to_remove`.
+or, with codes already at hand, the three verbs :func:`find_duplicates`,
+:func:`select_keepers` and :func:`find_duplicates_to_remove`. Every setting is a
+field of :class:`DedupOptions`; each function also takes them as keywords.
 """
 from .actions import ActionReport, copy_unique, move_duplicates, undo_move
 from .cache import CachedEncodeResult, CachedEncoder
-from .discover import IMAGE_EXTENSIONS, discover_images, natural_key
 from .encoders import ClassicalEncoder, EncodeResult, Encoder
-from .grouping import KEEP_POLICIES, duplicate_components
-from .loading import UnreadableImageError, load_image
+from .grouping import KEEP_MODES, KEEP_POLICIES, duplicate_components
+from .keep import find_duplicates_to_remove, select_keepers
+from .options import DedupOptions
 from .pairing import PAIRING_MODES, candidate_pairs, group_indices
-from .pipeline import (DedupRun, DuplicateSearch, KeepDecision, TagOutcome,
-                       deduplicate_folder, find_duplicates, find_duplicates_to_remove,
-                       select_keepers)
+from .pipeline import deduplicate_folder
+from .results import DedupRun, DuplicateSearch, KeepDecision, TagOutcome
+from .search import find_duplicates
 
 __all__ = [
-    "IMAGE_EXTENSIONS", "KEEP_POLICIES", "PAIRING_MODES",
-    "ActionReport", "CachedEncodeResult", "CachedEncoder", "ClassicalEncoder", "DedupRun", "DuplicateSearch", "EncodeResult",
-    "Encoder", "KeepDecision", "TagOutcome", "UnreadableImageError",
-    "candidate_pairs", "copy_unique", "deduplicate_folder", "discover_images",
-    "duplicate_components", "find_duplicates", "find_duplicates_to_remove",
-    "group_indices", "load_image", "move_duplicates", "natural_key", "select_keepers",
-    "undo_move",
+    "KEEP_MODES", "KEEP_POLICIES", "PAIRING_MODES",
+    "ActionReport", "CachedEncodeResult", "CachedEncoder", "ClassicalEncoder", "DedupOptions",
+    "DedupRun", "DuplicateSearch", "EncodeResult", "Encoder", "KeepDecision", "TagOutcome",
+    "candidate_pairs", "copy_unique", "deduplicate_folder", "duplicate_components",
+    "find_duplicates", "find_duplicates_to_remove", "group_indices", "move_duplicates",
+    "select_keepers", "undo_move",
 ]

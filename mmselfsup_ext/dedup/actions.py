@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..fileio import is_within
 from .writers import atomic_write_text
 
 __all__ = ["MANIFEST_FORMAT", "ActionReport", "copy_unique", "move_duplicates",
-           "undo_move", "sha256_file", "is_within"]
+           "undo_move", "sha256_file"]
 
 MANIFEST_FORMAT = "mmselfsup_ext.dedup.move-manifest"
 _CHUNK = 1 << 20
@@ -67,13 +68,6 @@ def sha256_file(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def is_within(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
-    """True if ``path`` is ``folder`` or lies below it (symbolic links resolved)."""
-    real_path = os.path.realpath(path)
-    real_folder = os.path.realpath(folder)
-    return os.path.commonpath([real_path, real_folder]) == real_folder
 
 
 def _same_content(a: Path, b: Path) -> bool:

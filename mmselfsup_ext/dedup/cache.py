@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .encoders import EncodeResult, Encoder
+from .encoders import EncodeResult, Encoder, check_encoder
 
 __all__ = ["CACHE_FILENAME", "CachedEncodeResult", "CachedEncoder", "EncodingCacheWarning"]
 
@@ -303,10 +303,7 @@ class CachedEncoder:
 
     def __init__(self, encoder: Encoder, cache_dir: str | os.PathLike,
                  chunk_size: int | None = None) -> None:
-        missing = [a for a in ("tags", "identity", "encode") if not hasattr(encoder, a)]
-        if missing:
-            raise ValueError(f"encoder must implement the Encoder protocol; "
-                             f"{type(encoder).__name__} lacks {missing}")
+        check_encoder(encoder)
         if chunk_size is not None and (isinstance(chunk_size, bool)
                                        or not isinstance(chunk_size, int) or chunk_size < 1):
             raise ValueError(f"chunk_size must be an int >= 1 or None, got {chunk_size!r}")

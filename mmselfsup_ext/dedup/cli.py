@@ -1,6 +1,7 @@
 """Command-line layer shared by both deduplication scripts.
 
-A script builds a :class:`DedupArgumentParser`, adds its encoder options, calls
+A script builds a :class:`~mmselfsup_ext.argtypes.OneLineArgumentParser`, adds its
+encoder options, calls
 :func:`add_dedup_arguments`, and hands the parsed arguments plus an encoder (or a
 zero-argument factory, so ``--undo`` and argument errors never load a model) to
 :func:`run_from_args`, whose return value is the exit status:
@@ -17,21 +18,24 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, TextIO, Union
+from typing import TextIO, Union
 
 from ..argtypes import int_at_least, non_negative_int, number_in, positive_int
-from .actions import ActionReport, copy_unique, is_within, move_duplicates, undo_move
+from ..fileio import is_within, relative_posix
+from ..validation import one_line
+from .actions import ActionReport, copy_unique, move_duplicates, undo_move
 from .cache import CachedEncodeResult
 from .encoders import Encoder
-from .discover import relative_posix
 from .grouping import KEEP_MODES, KEEP_POLICIES
-from .pairing import PAIRING_MODES, compile_group_regex
+from .options import DedupOptions
+from .pairing import PAIRING_MODES
 from .parallel import default_workers
-from .pipeline import DedupRun, deduplicate_folder
+from .pipeline import check_folders, deduplicate_folder
+from .results import DedupRun
+from .summary import run_rows
 from .threshold import OTSU_SOURCES, parse_threshold
 
-__all__ = ["DedupArgumentParser", "UsageError", "add_dedup_arguments", "run_from_args",
-           "main_with", "format_table"]
+__all__ = ["UsageError", "add_dedup_arguments", "run_from_args", "main_with", "format_table"]
 
 # An encoder, or a zero-argument factory building one only when it is needed.
 EncoderLike = Union[Encoder, Callable[[], Encoder]]
@@ -39,18 +43,6 @@ EncoderLike = Union[Encoder, Callable[[], Encoder]]
 
 class UsageError(Exception):
     """A mistake in the command line; reported as one ``error:`` line, exit status 2."""
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-class DedupArgumentParser(argparse.ArgumentParser):
-    """``ArgumentParser`` whose errors are a single ``error: ...`` line (exit 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"error: {_one_line(message)} (see --help)\n")
-        sys.exit(2)
 
 
 def _threshold(text: str) -> str | int:
@@ -67,7 +59,7 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
     Parameters
     ----------
     parser : argparse.ArgumentParser
-        Preferably a :class:`DedupArgumentParser`.
+        Preferably a :class:`~mmselfsup_ext.argtypes.OneLineArgumentParser`.
     image_dir : bool, default True
         Add the positional ``IMAGE_DIR`` (optional on the command line only so
         that ``--undo MANIFEST`` can run alone).
@@ -151,14 +143,15 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
 
 def format_table(run: DedupRun) -> str:
     """The comparison table printed by the scripts (one row per tag)."""
+    summaries = run_rows(run)
     header = ("tag", "threshold", "dup pairs", "groups", "removed", "dedup rate", "encode s")
     rows = [(r["tag"], str(r["threshold"]), str(r["n_duplicate_pairs"]), str(r["n_groups"]),
              f"{r['n_removed']}/{r['n_images']}", f"{100 * r['dedup_rate']:.1f}%",
-             f"{r['encode_s']:.2f}") for r in run.summary_rows]
-    if any("n_verified" in r for r in run.summary_rows):
+             f"{r['encode_s']:.2f}") for r in summaries]
+    if any("n_verified" in r for r in summaries):
         header += ("verified", "verify s")
         rows = [row + (str(r.get("n_verified", "")), f"{r.get('verify_s', 0.0):.2f}")
-                for row, r in zip(rows, run.summary_rows)]
+                for row, r in zip(rows, summaries)]
     widths = [max(len(h), *(len(row[c]) for row in rows)) for c, h in enumerate(header)]
     fmt = "  ".join(["{:<%d}" % widths[0]] + ["{:>%d}" % w for w in widths[1:]])
     lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
@@ -169,7 +162,7 @@ def format_table(run: DedupRun) -> str:
 def _show_warning(message: Warning | str, category: type[Warning], filename: str,
                   lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
     # A command-line user needs the message, not the library line that raised it.
-    sys.stderr.write(f"warning: {_one_line(message)}\n")
+    sys.stderr.write(f"warning: {one_line(message)}\n")
 
 
 def _print_action(report: ActionReport, verb: str, out: TextIO) -> None:
@@ -183,35 +176,12 @@ def _print_action(report: ActionReport, verb: str, out: TextIO) -> None:
         print(f"  conflict {path}: {reason}", file=sys.stderr)
 
 
-def _validate(args: argparse.Namespace) -> None:
+def _options(args: argparse.Namespace) -> DedupOptions:
+    """Check the command line (before any model is loaded) and build the run's options."""
     if args.image_dir is None:
         raise UsageError("IMAGE_DIR is required (or use --undo MANIFEST alone)")
+    check_folders(args.image_dir, args.out)
     root = Path(args.image_dir)
-    if not root.is_dir():
-        raise UsageError(f"image folder {str(root)!r} does not exist or is not a directory")
-    if args.group_by is not None:
-        compile_group_regex(args.group_by)
-    if args.otsu_on is not None and args.pairing != "all":
-        raise UsageError("--otsu-on applies only to --pairing all (ordered pairings run "
-                         "Otsu on the candidate-pair distances)")
-    if args.report_radius is not None and args.pairing != "all":
-        raise UsageError("--report-radius applies only to --pairing all")
-    if Path(args.out).resolve() == root.resolve():
-        raise UsageError("--out must not be the input folder itself")
-    if args.verify and args.keep_mode == "component":
-        raise UsageError("--verify needs --keep-mode cover: an image is removed only when a "
-                         "kept image covers it")
-    if not args.verify:
-        for flag, value, default in (("--min-overlap", args.min_overlap, 0.5),
-                                     ("--verify-max-side", args.verify_max_side, 640),
-                                     ("--verify-margin", args.verify_margin, None),
-                                     ("--verify-knn", args.verify_knn, 4)):
-            if value != default:
-                raise UsageError(f"{flag} applies only with --verify")
-    if args.verify and args.pairing != "all" and (args.verify_margin is not None
-                                                  or args.verify_knn != 4):
-        raise UsageError("--verify-margin and --verify-knn apply only to --pairing all "
-                         "(ordered pairings verify every candidate pair)")
     if args.no_cache and args.cache_dir is not None:
         raise UsageError("--cache-dir and --no-cache exclude each other")
     if args.cache_dir is not None and args.cache_dir.exists() and not args.cache_dir.is_dir():
@@ -227,6 +197,9 @@ def _validate(args: argparse.Namespace) -> None:
             and (is_within(args.copy_unique_to, args.move_duplicates_to)
                  or is_within(args.move_duplicates_to, args.copy_unique_to))):
         raise UsageError("--copy-unique-to and --move-duplicates-to must be separate folders")
+    cache_dir = None if args.no_cache else (
+        args.cache_dir if args.cache_dir is not None else Path(args.out) / ".cache")
+    return DedupOptions.from_args(args, cache_dir=cache_dir)
 
 
 def _action_tag(args: argparse.Namespace, tags: list[str]) -> str | None:
@@ -256,20 +229,10 @@ def _run(args: argparse.Namespace, encoder: EncoderLike) -> int:
         report = undo_move(args.undo)
         _print_action(report, "restored", sys.stdout)
         return 0 if report.ok else 1
-    _validate(args)
-    enc = encoder() if callable(encoder) and not hasattr(encoder, "encode") else encoder
+    options = _options(args)
+    enc = encoder if isinstance(encoder, Encoder) else encoder()
     tag = _action_tag(args, list(enc.tags))
-    cache_dir = None if args.no_cache else (
-        args.cache_dir if args.cache_dir is not None else Path(args.out) / ".cache")
-    run = deduplicate_folder(
-        args.image_dir, enc, args.out, pairing=args.pairing, window=args.window,
-        threshold=args.threshold, group_by=args.group_by, otsu_on=args.otsu_on or "knn",
-        k=args.knn_k, report_radius=args.report_radius, keep=args.keep,
-        keep_mode=args.keep_mode or "cover", verify=args.verify, min_overlap=args.min_overlap,
-        verify_max_side=args.verify_max_side, verify_margin=args.verify_margin,
-        verify_knn=args.verify_knn, workers=args.workers, progress=not args.no_progress,
-        html_report=not args.no_report,
-        cache_dir=cache_dir)
+    run = deduplicate_folder(args.image_dir, enc, args.out, options)
     print(format_table(run))
     if isinstance(run.encoded, CachedEncodeResult) and run.encoded.cache_path is not None:
         print(f"encodings cache: {run.encoded.n_cached} of {run.n_images} images reused "
@@ -326,11 +289,11 @@ def run_from_args(args: argparse.Namespace, encoder: EncoderLike) -> int:
             warnings.showwarning = _show_warning
             return _run(args, encoder)
     except (UsageError, ValueError) as exc:
-        sys.stderr.write(f"error: {_one_line(exc)}\n")
+        sys.stderr.write(f"error: {one_line(exc)}\n")
         return 2
     except OSError as exc:
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        sys.stderr.write(f"error: {_one_line(exc.strerror or exc)}{where}\n")
+        sys.stderr.write(f"error: {one_line(exc.strerror or exc)}{where}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")

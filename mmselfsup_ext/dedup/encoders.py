@@ -12,10 +12,10 @@ import imagehash
 import numpy as np
 
 from ..hashing import CLASSICAL_METHODS, classical_hash, classical_tag, min_decode_size
-from .loading import UnreadableImageError, load_image
+from ..fileio.loading import UnreadableImageError, load_image
 from .parallel import ordered_map
 
-__all__ = ["EncodeResult", "Encoder", "ClassicalEncoder"]
+__all__ = ["EncodeResult", "Encoder", "ClassicalEncoder", "check_encoder"]
 
 
 @dataclass
@@ -52,6 +52,14 @@ class Encoder(Protocol):
                progress: bool = True) -> EncodeResult:
         """Encode ``paths``; unreadable files go to ``EncodeResult.unreadable``."""
         ...
+
+
+def check_encoder(encoder: object) -> Encoder:
+    """``encoder`` if it implements :class:`Encoder`, else a ``ValueError`` saying so."""
+    if not isinstance(encoder, Encoder):
+        raise ValueError(f"encoder must implement the Encoder protocol (tags, identity, "
+                         f"encode), got {type(encoder).__name__}")
+    return encoder
 
 
 def _hash_file(path: Path, methods: tuple[str, ...], hash_size: int, min_size: int

@@ -10,7 +10,7 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .loading import UnreadableImageError, image_header_size, load_image
+from ..fileio.loading import UnreadableImageError, image_header_size, load_image
 
 __all__ = ["KEEP_POLICIES", "KEEP_MODES", "SHARPNESS_SIDE", "duplicate_components",
            "choose_keepers", "priority_order", "policy_score", "sharpness", "size_key"]

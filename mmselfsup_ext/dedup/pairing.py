@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .discover import natural_key
+from ..fileio.discover import natural_key
 
 __all__ = ["PAIRING_MODES", "UNGROUPED", "candidate_pairs", "compile_group_regex",
            "group_indices"]

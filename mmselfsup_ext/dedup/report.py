@@ -11,18 +11,16 @@ import html
 import io
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .discover import relative_posix
-from .loading import UnreadableImageError, load_image
+from ..fileio.discover import relative_posix
+from ..fileio.loading import UnreadableImageError, load_image
+from .results import DedupRun, TagOutcome
+from .summary import run_rows
 from .writers import atomic_write_text
-
-if TYPE_CHECKING:  # pipeline imports this module lazily; avoid a cycle at import time
-    from .pipeline import DedupRun, TagOutcome
 
 __all__ = ["MAX_GROUPS", "MAX_THUMBS_PER_GROUP", "THUMB_SIZE", "histogram_png",
            "write_report"]
@@ -174,7 +172,7 @@ def write_report(run: DedupRun, path: str | os.PathLike | None = None) -> Path:
         f'<td>{r["threshold"]}</td><td>{r["n_duplicate_pairs"]}</td><td>{r["n_groups"]}</td>'
         f'<td>{r["n_removed"]}</td><td>{100 * r["dedup_rate"]:.1f}%</td>'
         f'<td>{r["encode_s"]:.2f}</td><td>{r["search_s"]:.3f}</td></tr>'
-        for r in run.summary_rows)
+        for r in run_rows(run))
     unreadable = run.encoded.unreadable
     bad = ""
     if unreadable:

@@ -19,7 +19,7 @@ import numpy as np
 from ..hashing import codes_to_hex
 
 __all__ = ["CODES_COLUMNS", "PAIRS_COLUMNS", "VERIFY_COLUMNS", "SUMMARY_KEYS",
-           "SUMMARY_CSV_COLUMNS", "atomic_open", "atomic_write_text", "write_codes_csv",
+           "atomic_open", "atomic_write_text", "write_codes_csv",
            "write_pairs_csv", "write_path_list", "write_summary_json", "write_summary_csv"]
 
 CODES_COLUMNS = ("path", "code_hex")
@@ -30,9 +30,6 @@ VERIFY_COLUMNS = ("overlap", "inliers", "verify_status")
 SUMMARY_KEYS = ("method", "bits", "pairing", "threshold", "histogram", "n_images",
                 "n_unreadable", "unreadable", "n_duplicate_pairs", "n_groups", "n_removed",
                 "dedup_rate", "timings")
-SUMMARY_CSV_COLUMNS = ("tag", "method", "bits", "pairing", "threshold", "n_images",
-                       "n_unreadable", "n_duplicate_pairs", "n_groups", "n_removed",
-                       "dedup_rate", "encode_s", "search_s")
 
 
 def _umask() -> int:
@@ -161,6 +158,11 @@ def write_summary_json(path: str | os.PathLike, summary: Mapping[str, object]) -
 
 
 def write_summary_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, object]]) -> Path:
-    """Write the top-level ``summary.csv``: one row per tag, :data:`SUMMARY_CSV_COLUMNS`."""
-    body = [[row[col] for col in SUMMARY_CSV_COLUMNS] for row in rows]
-    return _write_csv(path, SUMMARY_CSV_COLUMNS, body)
+    """Write the top-level ``summary.csv``: one row per tag (see :func:`~.summary.summary_row`).
+
+    The columns are the union of the rows' keys in order of appearance; a row
+    without a column leaves its cell empty.
+    """
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    body = [[row.get(col, "") for col in columns] for row in rows]
+    return _write_csv(path, columns, body)

@@ -66,19 +66,29 @@ def polygon_area(points: Sequence[Sequence[float]] | np.ndarray) -> float:
     Parameters
     ----------
     points : array_like
-        ``(K, 2)`` vertices, ``K >= 3``.
+        ``(K, 2)`` vertices. Fewer than three (e.g. an empty clipping result) have
+        area 0.
 
     Returns
     -------
     float
-        Area in squared surface pixels.
+        Area in squared units of the coordinates.
 
     Examples
     --------
     >>> polygon_area([[0, 0], [4, 0], [4, 3], [0, 3]])
     12.0
+    >>> polygon_area(np.zeros((0, 2)))
+    0.0
     """
-    return abs(signed_area(as_polygon(points)))
+    poly = np.array(points, dtype=np.float64)
+    if poly.size == 0:
+        poly = poly.reshape(0, 2)
+    if poly.ndim != 2 or poly.shape[1] != 2:
+        raise ValueError(f"expected polygon vertices of shape (K, 2), got shape {poly.shape}")
+    if not np.all(np.isfinite(poly)):
+        raise ValueError("polygon coordinates must be finite")
+    return abs(signed_area(poly))
 
 
 def is_convex(points: Sequence[Sequence[float]] | np.ndarray) -> bool:

@@ -36,7 +36,7 @@ _FLUSH_PAIRS = 4_000_000_000
 
 
 @intrinsic
-def _popcount(typingctx, x):
+def popcount(typingctx, x):
     """LLVM ``ctpop`` of a uint64, typed int64 (see the module notes)."""
     if x != types.uint64:
         return None
@@ -59,12 +59,12 @@ def _row_block(words, i, j0, m, buf):
     a = words[0][i]
     x = words[0][j0:]
     for k in range(m):
-        buf[_u(k)] = _popcount(a ^ x[_u(k)])
+        buf[_u(k)] = popcount(a ^ x[_u(k)])
     for w in range(1, len(words)):
         a = words[w][i]
         x = words[w][j0:]
         for k in range(m):
-            buf[_u(k)] += _popcount(a ^ x[_u(k)])
+            buf[_u(k)] += popcount(a ^ x[_u(k)])
 
 
 @numba.njit(inline="always")
@@ -173,7 +173,7 @@ def pair_distances(words, i, j):
     for m in range(i.shape[0]):
         d = 0
         for w in range(len(words)):
-            d += _popcount(words[w][i[m]] ^ words[w][j[m]])
+            d += popcount(words[w][i[m]] ^ words[w][j[m]])
         out[m] = d
     return out
 
@@ -213,7 +213,7 @@ def mih_verify(words, keys, s, order, starts, stops, radius):
                     continue
                 d = 0
                 for w in range(len(words)):
-                    d += _popcount(words[w][a] ^ words[w][c])
+                    d += popcount(words[w][a] ^ words[w][c])
                 if d <= radius:
                     if size == out_i.shape[0]:
                         out_i = _grow(out_i, size)

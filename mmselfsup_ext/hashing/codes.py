@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["pack_bits", "unpack_bits", "codes_to_hex", "hex_to_codes", "check_codes"]
+__all__ = ["pack_bits", "unpack_bits", "codes_to_hex", "hex_to_codes", "check_codes",
+           "as_words"]
 
 
 def check_codes(codes: np.ndarray, name: str = "codes") -> np.ndarray:
@@ -142,3 +143,22 @@ def hex_to_codes(hex_list: Sequence[str]) -> np.ndarray:
         except ValueError as exc:
             raise ValueError(f"code {row} is not hexadecimal: {text!r}") from exc
     return out
+
+
+def as_words(codes: np.ndarray) -> np.ndarray:
+    """Packed codes as zero-padded ``uint64`` words, ``(N, ceil(nbytes / 8))``.
+
+    The form the popcount kernels read: the Hamming distance of two codes is the
+    sum of ``popcount(a ^ b)`` over their words, and the zero padding adds nothing.
+    Popcount of a XOR does not depend on byte order, so native words are fine.
+
+    Examples
+    --------
+    >>> as_words(np.array([[1, 0, 0, 0, 0, 0, 0, 0, 255]], dtype=np.uint8)).shape
+    (1, 2)
+    """
+    codes = check_codes(codes)
+    n, nbytes = codes.shape
+    padded = np.zeros((n, -(-nbytes // 8) * 8), dtype=np.uint8)
+    padded[:, :nbytes] = codes
+    return padded.view(np.uint64)

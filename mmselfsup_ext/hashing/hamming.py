@@ -16,7 +16,8 @@ from typing import TypeVar
 import numpy as np
 
 from . import _kernels, _mih
-from .codes import check_codes
+from ..validation import check_int
+from .codes import as_words, check_codes
 
 __all__ = [
     "RADIUS_METHODS",
@@ -45,20 +46,12 @@ _SERIAL_PAIRS = 1_000_000
 _T = TypeVar("_T")
 
 
-def _check_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    return int(value)
-
-
 def _threads(n_threads: int | None, work_pairs: float) -> int:
     if n_threads is None:
         n_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1
         )
-    n_threads = _check_int(n_threads, "n_threads")
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    n_threads = check_int(n_threads, "n_threads", minimum=1)
     return 1 if work_pairs < _SERIAL_PAIRS else n_threads
 
 
@@ -71,16 +64,9 @@ def _run(fn: Callable[[int], _T], n_tasks: int, n_threads: int) -> list[_T]:
 
 
 def _words(codes: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Zero-padded uint64 words in structure-of-arrays layout (one array per word).
-
-    Popcount of a XOR does not depend on byte order, so native words are fine.
-    """
-    n, nbytes = codes.shape
-    n_words = -(-nbytes // 8)
-    padded = np.zeros((n, n_words * 8), dtype=np.uint8)
-    padded[:, :nbytes] = codes
-    as_words = padded.view(np.uint64)
-    return tuple(np.ascontiguousarray(as_words[:, w]) for w in range(n_words))
+    """:func:`~.codes.as_words` in structure-of-arrays layout (one array per word)."""
+    words = as_words(codes)
+    return tuple(np.ascontiguousarray(words[:, w]) for w in range(words.shape[1]))
 
 
 def _empty_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -178,7 +164,7 @@ def histogram_and_radius_pairs(
     (array([0, 2, 1]), array([0, 1]), array([1, 2]))
     """
     codes = check_codes(codes)
-    radius = _check_int(radius, "radius")
+    radius = check_int(radius, "radius")
     n, n_bits = codes.shape[0], 8 * codes.shape[1]
     threads = _threads(n_threads, n * (n - 1) / 2)
     words = _words(codes)
@@ -245,7 +231,7 @@ def radius_pairs(
     (array([0, 1]), array([1, 2]), array([1, 1]))
     """
     codes = check_codes(codes)
-    radius = _check_int(radius, "radius")
+    radius = check_int(radius, "radius")
     if method not in RADIUS_METHODS:
         raise ValueError(f"method must be one of {RADIUS_METHODS}, got {method!r}")
     n, n_bits = codes.shape[0], 8 * codes.shape[1]
@@ -338,7 +324,7 @@ def knn_distances(
     array([1, 1, 2])
     """
     codes = check_codes(codes)
-    k = _check_int(k, "k")
+    k = check_int(k, "k")
     n, n_bits = codes.shape[0], 8 * codes.shape[1]
     if not 1 <= k <= n - 1:
         raise ValueError(f"k must be in [1, N - 1] = [1, {n - 1}] for {n} codes, got {k}")

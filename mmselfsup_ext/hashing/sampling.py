@@ -18,7 +18,8 @@ import math
 import numpy as np
 
 from .codes import check_codes
-from .hamming import _check_int, _knn_of_rows, pair_distances
+from ..validation import check_int
+from .hamming import _knn_of_rows, pair_distances
 
 __all__ = ["dkw_epsilon", "sampled_distance_histogram", "sampled_knn_distances"]
 
@@ -31,7 +32,7 @@ def dkw_epsilon(n_samples: int, alpha: float = 0.05) -> float:
     >>> round(dkw_epsilon(1_000_000, 0.05), 5)
     0.00136
     """
-    n_samples = _check_int(n_samples, "n_samples")
+    n_samples = check_int(n_samples, "n_samples")
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples}")
     if not 0 < alpha < 1:
@@ -70,7 +71,7 @@ def sampled_distance_histogram(
     100
     """
     codes = check_codes(codes)
-    n_pairs = _check_int(n_pairs, "n_pairs")
+    n_pairs = check_int(n_pairs, "n_pairs")
     n = codes.shape[0]
     if n < 2:
         raise ValueError(f"need at least 2 codes to sample pairs, got {n}")
@@ -117,8 +118,8 @@ def sampled_knn_distances(
     (4, 1)
     """
     codes = check_codes(codes)
-    n_rows = _check_int(n_rows, "n_rows")
-    k = _check_int(k, "k")
+    n_rows = check_int(n_rows, "n_rows")
+    k = check_int(k, "k")
     n = codes.shape[0]
     if n_rows < 1:
         raise ValueError(f"n_rows must be >= 1, got {n_rows}")

@@ -32,7 +32,7 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
 
-from mmselfsup_ext.dedup.loading import UnreadableImageError, load_image  # noqa: E402
+from mmselfsup_ext.fileio.loading import UnreadableImageError, load_image  # noqa: E402
 from mmselfsup_ext.engine import ConfigError, load_config, parse_cfg_options  # noqa: E402
 from mmselfsup_ext.registry import MODELS, TRANSFORMS  # noqa: E402
 from mmselfsup_ext.utils import CheckpointError, load_model_weights, register_all_modules  # noqa: E402

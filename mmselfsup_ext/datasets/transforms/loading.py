@@ -6,7 +6,7 @@ import warnings
 from mmengine.logging import print_log
 from torchvision.transforms.v2 import functional as F
 
-from mmselfsup_ext.dedup.loading import UnreadableImageError, load_image
+from mmselfsup_ext.fileio.loading import UnreadableImageError, load_image
 from mmselfsup_ext.registry import TRANSFORMS
 
 from .base import BaseTransform
@@ -22,7 +22,7 @@ class UnreadableImageWarning(UserWarning):
 class LoadImage(BaseTransform):
     """Load ``results['img_path']`` as an upright RGB uint8 tensor ``results['img']``.
 
-    Decoding goes through :func:`mmselfsup_ext.dedup.loading.load_image`, the same
+    Decoding goes through :func:`mmselfsup_ext.fileio.loading.load_image`, the same
     loader the deduplication pipeline uses, so training and encoding see identical
     pixels. An unreadable file yields ``None`` (the dataset then draws another
     sample) and one :class:`UnreadableImageWarning` per file and process.

@@ -9,12 +9,11 @@ the run, so verifying P pairs over N images costs N extractions and P matchings.
 
 Examples
 --------
->>> from mmselfsup_ext.dedup.loading import load_image
+>>> from mmselfsup_ext.fileio.loading import load_image
 >>> overlap, inliers, status = verify_pairs(paths, i, j, load_image)  # doctest: +SKIP
 >>> duplicate = overlap >= 0.5                                       # doctest: +SKIP
 """
 from .features import DETECTORS, FeatureCache, ImageFeatures, extract_features
-from .keep import coverage_keep
 from .pairs import STATUSES, Verification, verify_pair, verify_pairs
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "FeatureCache",
     "ImageFeatures",
     "Verification",
-    "coverage_keep",
     "extract_features",
     "verify_pair",
     "verify_pairs",

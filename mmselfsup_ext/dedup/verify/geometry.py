@@ -8,6 +8,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ...evaluation.geometry import polygon_area
+
 
 def outline(size: tuple[int, int]) -> np.ndarray:
     """Corners (4, 2) of the image rectangle of ``size``."""
@@ -72,14 +74,6 @@ def clip_to_rect(poly: np.ndarray, size: tuple[int, int]) -> np.ndarray:
                 out.append(p + t * (q - p))
         poly = np.array(out).reshape(-1, 2)
     return poly
-
-
-def polygon_area(poly: np.ndarray) -> float:
-    """Unsigned area of a simple polygon (K, 2) by the shoelace formula."""
-    if len(poly) < 3:
-        return 0.0
-    x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
 def hull_area(points: np.ndarray) -> float:

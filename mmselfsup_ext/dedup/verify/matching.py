@@ -11,22 +11,9 @@ from __future__ import annotations
 import cv2
 import numba
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.extending import intrinsic
 
-
-@intrinsic
-def _popcount(typingctx, x):
-    """LLVM ``ctpop`` of a uint64, typed int64 so sums stay integer."""
-    if x != types.uint64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        fn = builder.module.declare_intrinsic("llvm.ctpop", [ir.IntType(64)])
-        return builder.call(fn, args)
-
-    return types.int64(types.uint64), codegen
+from ...hashing._kernels import popcount
+from ...hashing.codes import as_words
 
 
 @numba.njit(cache=True, nogil=True)
@@ -46,12 +33,12 @@ def _best_two(a: np.ndarray, b_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         x = a[i, 0]
         row = b_t[0]
         for k in range(m):
-            buf[np.uint64(k)] = _popcount(x ^ row[np.uint64(k)])
+            buf[np.uint64(k)] = popcount(x ^ row[np.uint64(k)])
         for w in range(1, n_words):
             x = a[i, w]
             row = b_t[w]
             for k in range(m):
-                buf[np.uint64(k)] += _popcount(x ^ row[np.uint64(k)])
+                buf[np.uint64(k)] += popcount(x ^ row[np.uint64(k)])
         d1 = d2 = 1 << 62
         j1 = -1
         for k in range(m):
@@ -62,14 +49,6 @@ def _best_two(a: np.ndarray, b_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
                 d2 = d
         nearest[i], first[i], second[i] = j1, d1, d2
     return nearest, first, second
-
-
-def _as_words(descriptors: np.ndarray) -> np.ndarray:
-    """uint8 (K, D) -> uint64 (K, ceil(D / 8)), zero-padded (zeros add no distance)."""
-    k, d = descriptors.shape
-    padded = np.zeros((k, -(-d // 8) * 8), np.uint8)
-    padded[:, :d] = descriptors
-    return padded.view(np.uint64)
 
 
 def ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +70,7 @@ def ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndar
     if len(da) == 0 or len(db) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     if da.dtype == np.uint8:
-        nearest, first, second = _best_two(_as_words(da), np.ascontiguousarray(_as_words(db).T))
+        nearest, first, second = _best_two(as_words(da), np.ascontiguousarray(as_words(db).T))
     else:
         pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(da, db, k=2)
         nearest = np.array([p[0].trainIdx for p in pairs])

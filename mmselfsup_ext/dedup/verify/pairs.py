@@ -11,14 +11,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .features import FeatureCache, ImageFeatures, Loader
-from .geometry import (
-    clip_to_rect,
-    hull_area,
-    overlap_fraction,
-    plausible,
-    polygon_area,
-    warp_outline,
-)
+from ...evaluation.geometry import polygon_area
+from .geometry import clip_to_rect, hull_area, overlap_fraction, plausible, warp_outline
 from .matching import ratio_matches
 
 STATUSES = ("ok", "no_homography", "unverifiable")

@@ -1,0 +1,217 @@
+"""Every setting of a deduplication run, validated once, in one object.
+
+:class:`DedupOptions` is built either from Python keywords or from the parsed
+command line (:meth:`DedupOptions.from_args`); its constructor checks every value
+and every combination, so the pipeline, the search and the keep stages trust what
+they receive. Errors name the setting the way the caller spelled it: ``keep_mode``
+from Python, ``--keep-mode`` from the command line.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..fileio import IMAGE_EXTENSIONS
+from ..validation import check_choice, check_int, check_number
+from .grouping import KEEP_MODES, KEEP_POLICIES
+from .pairing import PAIRING_MODES, compile_group_regex
+from .threshold import OTSU_SOURCES, parse_threshold
+
+__all__ = ["DedupOptions", "resolve_options"]
+
+# Options that mean something only under another setting: (field, needed field, its value).
+# Giving one without the other is a mistake the user should hear about, not a no-op.
+_DEPENDENT = (
+    ("otsu_on", "pairing", "all"),
+    ("report_radius", "pairing", "all"),
+    ("min_overlap", "verify", True),
+    ("verify_max_side", "verify", True),
+    ("verify_margin", "verify", True),
+    ("verify_knn", "verify", True),
+)
+# Options of the verification candidates that only ``pairing="all"`` has.
+_ALL_PAIRING_VERIFY = ("verify_margin", "verify_knn")
+
+
+@dataclass(frozen=True)
+class DedupOptions:
+    """Settings of :func:`~.pipeline.deduplicate_folder` (and of both scripts).
+
+    Parameters
+    ----------
+    pairing : {"window", "adjacent", "all"}, default "window"
+        Candidate pairs: each image against its next ``window`` in capture order,
+        disjoint neighbours (the paper), or every pair (never an N x N matrix).
+    window : int, default 3
+        Look-ahead of ``window`` pairing.
+    group_by : str, optional
+        Regular expression; pairing and Otsu run per key (first capture group).
+    threshold : "otsu" or int, default "otsu"
+        Duplicate iff Hamming distance ``<= T``.
+    otsu_on : {"knn", "pairs"}, optional
+        ``pairing="all"`` only: the histogram Otsu runs on (default ``knn``).
+    knn_k : int, default 1
+        Neighbours per image of the ``knn`` histogram.
+    report_radius : int, optional
+        ``pairing="all"`` only: ``pairs.csv`` lists pairs within ``max(T, R)``
+        (default ``bits // 8``).
+    keep : {"first", "sharpest", "largest"}, default "first"
+        Preferred image of a duplicate group.
+    keep_mode : {"cover", "component"}, optional
+        ``cover`` (default): remove an image only if a kept image is its duplicate;
+        ``component``: one image per connected group (the paper).
+    verify : bool, default False
+        Judge candidate pairs by their geometrically verified overlap.
+    min_overlap : float, default 0.5
+        ``verify`` only: overlap (shared surface / smaller footprint) of a duplicate.
+    verify_max_side : int, default 640
+        ``verify`` only: longest side for keypoint detection.
+    verify_margin : int, optional
+        ``verify`` with ``pairing="all"``: also verify pairs within ``T`` + this
+        many bits (default ``bits // 8``).
+    verify_knn : int, default 4
+        ``verify`` with ``pairing="all"``: also verify each image's nearest codes.
+    workers : int, default 1
+        Processes for encoding and keep scores (threads for verification).
+    progress : bool, default True
+        Progress bars on stderr.
+    extensions : sequence of str
+        Image suffixes to discover.
+    html_report : bool, default True
+        Also write ``report.html``.
+    cache_dir : path-like, optional
+        Encodings cache folder; ``None``: no cache.
+    cli : bool, default False
+        Name settings as command-line flags in error messages.
+
+    Raises
+    ------
+    ValueError
+        For any invalid value or combination, naming the setting.
+
+    Examples
+    --------
+    >>> DedupOptions(pairing="all", otsu_on="pairs").otsu_source
+    'pairs'
+    >>> DedupOptions(otsu_on="pairs")
+    Traceback (most recent call last):
+    ...
+    ValueError: otsu_on applies only with pairing='all'
+    """
+
+    pairing: str = "window"
+    window: int = 3
+    group_by: str | None = None
+    threshold: str | int = "otsu"
+    otsu_on: str | None = None
+    knn_k: int = 1
+    report_radius: int | None = None
+    keep: str = "first"
+    keep_mode: str | None = None
+    verify: bool = False
+    min_overlap: float = 0.5
+    verify_max_side: int = 640
+    verify_margin: int | None = None
+    verify_knn: int = 4
+    workers: int = 1
+    progress: bool = True
+    extensions: tuple[str, ...] = IMAGE_EXTENSIONS
+    html_report: bool = True
+    cache_dir: Path | None = None
+    cli: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        name = self._name
+        check_choice(self.pairing, PAIRING_MODES, name("pairing"))
+        check_int(self.window, name("window"), minimum=1)
+        if self.group_by is not None:
+            compile_group_regex(self.group_by)
+        object.__setattr__(self, "threshold", parse_threshold(self.threshold))
+        if self.otsu_on is not None:
+            check_choice(self.otsu_on, OTSU_SOURCES, name("otsu_on"))
+        check_int(self.knn_k, name("knn_k"), minimum=1)
+        if self.report_radius is not None:
+            check_int(self.report_radius, name("report_radius"), minimum=0)
+        check_choice(self.keep, KEEP_POLICIES, name("keep"))
+        if self.keep_mode is not None:
+            check_choice(self.keep_mode, KEEP_MODES, name("keep_mode"))
+        check_number(self.min_overlap, name("min_overlap"), 0.0, 1.0, low_open=True)
+        check_int(self.verify_max_side, name("verify_max_side"), minimum=32)
+        if self.verify_margin is not None:
+            check_int(self.verify_margin, name("verify_margin"), minimum=0)
+        check_int(self.verify_knn, name("verify_knn"), minimum=1)
+        check_int(self.workers, name("workers"), minimum=1)
+        if isinstance(self.extensions, str) or not self.extensions:
+            raise ValueError(f"{name('extensions')} must be a non-empty sequence of suffixes "
+                             f"such as ('.jpg', '.png'), got {self.extensions!r}")
+        object.__setattr__(self, "extensions", tuple(self.extensions))
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        self._check_combinations()
+
+    def _name(self, attribute: str) -> str:
+        return f"--{attribute.replace('_', '-')}" if self.cli else attribute
+
+    def _setting(self, attribute: str, value: object) -> str:
+        if self.cli:
+            return self._name(attribute) + ("" if value is True else f" {value}")
+        return f"{attribute}={value!r}"
+
+    def _check_combinations(self) -> None:
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for attribute, needs, value in _DEPENDENT:
+            if getattr(self, attribute) != defaults[attribute] and getattr(self, needs) != value:
+                raise ValueError(f"{self._name(attribute)} applies only with "
+                                 f"{self._setting(needs, value)}")
+        if self.verify and self.pairing != "all":
+            for attribute in _ALL_PAIRING_VERIFY:
+                if getattr(self, attribute) != defaults[attribute]:
+                    raise ValueError(f"{self._name(attribute)} applies only with "
+                                     f"{self._setting('pairing', 'all')} (ordered pairings "
+                                     "verify every candidate pair)")
+        if self.verify and self.keep_mode == "component":
+            raise ValueError(f"{self._name('verify')} needs {self._setting('keep_mode', 'cover')}"
+                             ": an image is removed only when a kept image covers it")
+
+    @property
+    def otsu_source(self) -> str:
+        """The histogram Otsu runs on under ``pairing="all"``."""
+        return self.otsu_on or "knn"
+
+    @property
+    def resolved_keep_mode(self) -> str:
+        """The keep mode in effect."""
+        return self.keep_mode or "cover"
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, *, cache_dir: str | os.PathLike | None
+                  ) -> DedupOptions:
+        """Options from a namespace parsed by :func:`~.cli.add_dedup_arguments`.
+
+        Parameters
+        ----------
+        args : argparse.Namespace
+            Parsed command line.
+        cache_dir : path-like or None
+            The encodings cache the command line resolved (``--cache-dir``, the
+            default under ``--out``, or None for ``--no-cache``).
+        """
+        values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+                  if hasattr(args, f.name)}
+        values.update(progress=not args.no_progress, html_report=not args.no_report,
+                      cache_dir=cache_dir, cli=True)
+        return cls(**values)
+
+
+def resolve_options(options: DedupOptions | None, settings: dict[str, object]) -> DedupOptions:
+    """``options`` with ``settings`` applied, or new options from ``settings`` alone.
+
+    The library's entry points take either a validated :class:`DedupOptions` or
+    keywords (notebook use); both end up validated by its constructor only.
+    """
+    if options is None:
+        return DedupOptions(**settings)
+    return dataclasses.replace(options, **settings) if settings else options

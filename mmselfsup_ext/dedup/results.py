@@ -1,0 +1,137 @@
+"""Result types of a deduplication run: the search, the keep decision, each tag, the run.
+
+Plain dataclasses with no behaviour beyond derived counts, so every stage (search,
+keep, writers, report) can import them without importing each other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .encoders import EncodeResult
+
+__all__ = ["DuplicateSearch", "KeepDecision", "TagOutcome", "DedupRun"]
+
+
+@dataclass
+class DuplicateSearch:
+    """Candidate pairs, their distances and the duplicate decision.
+
+    Attributes
+    ----------
+    i, j, distance : ndarray
+        ``int64`` candidate pairs (positions into ``paths``), ``i < j``, sorted by
+        ``(i, j)``.
+    duplicate : ndarray
+        ``bool``, ``distance <= threshold`` of the pair's capture group.
+    threshold : int
+        The summary threshold (see :func:`~.threshold.combined_threshold`).
+    thresholds : dict of str to int
+        Threshold of each capture group (``--group-by`` key, ``"all"`` without it).
+    histogram : ndarray
+        Sum over capture groups of the histograms Otsu saw (``histogram_source``).
+    populated : dict of str to bool
+        Whether each capture group's histogram had any mass.
+    paths : list of str
+        The paths the positions refer to.
+    n_bits : int
+        Code length.
+    pairing, window, group_by, threshold_mode, histogram_source, report_radius
+        The settings used (``window`` only for ``window`` pairing,
+        ``report_radius`` only for ``all``).
+    overlap, inliers, verify_status : ndarray or None
+        After :func:`verify_search`: each pair's verified overlap (``float64``, NaN
+        when unverifiable), model inliers and status; ``duplicate`` is then
+        ``overlap >= min_overlap``. None for a hash-only search.
+    min_overlap : float or None
+        Overlap threshold of the verification.
+    """
+
+    i: np.ndarray
+    j: np.ndarray
+    distance: np.ndarray
+    duplicate: np.ndarray
+    threshold: int
+    thresholds: dict[str, int]
+    histogram: np.ndarray
+    populated: dict[str, bool]
+    paths: list[str]
+    n_bits: int
+    pairing: str
+    window: int | None
+    group_by: str | None
+    threshold_mode: str
+    histogram_source: str
+    report_radius: int | None
+    overlap: np.ndarray | None = None
+    inliers: np.ndarray | None = None
+    verify_status: np.ndarray | None = None
+    min_overlap: float | None = None
+
+    @property
+    def n_duplicate_pairs(self) -> int:
+        """Number of candidate pairs judged duplicates."""
+        return int(self.duplicate.sum())
+
+
+@dataclass
+class KeepDecision:
+    """Which images are kept and which removed.
+
+    Attributes
+    ----------
+    components : list of ndarray
+        Duplicate components of size > 1 (positions ascending).
+    keepers : list of int
+        The policy's preferred image of each component (always kept; in ``cover``
+        mode a component can keep more images, see ``keep``).
+    keep, remove : ndarray
+        ``int64`` positions kept / removed, ascending; together every position.
+    policy : str
+        Keep policy used.
+    mode : str
+        Keep mode used (see :func:`select_keepers`).
+    """
+
+    components: list[np.ndarray]
+    keepers: list[int]
+    keep: np.ndarray
+    remove: np.ndarray
+    policy: str
+    mode: str
+
+
+@dataclass
+class TagOutcome:
+    """Everything computed and written for one tag."""
+
+    tag: str
+    bits: int
+    search: DuplicateSearch
+    decision: KeepDecision
+    summary: dict
+    folder: Path
+
+    @property
+    def keep_paths(self) -> list[str]:
+        """Relative paths of kept images."""
+        return [self.search.paths[p] for p in self.decision.keep]
+
+    @property
+    def remove_paths(self) -> list[str]:
+        """Relative paths of removed images."""
+        return [self.search.paths[p] for p in self.decision.remove]
+
+
+@dataclass
+class DedupRun:
+    """Result of :func:`deduplicate_folder`."""
+
+    root: Path
+    out: Path
+    n_images: int
+    encoded: EncodeResult
+    outcomes: dict[str, TagOutcome] = field(default_factory=dict)
+    report_path: Path | None = None
