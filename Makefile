@@ -7,7 +7,7 @@ DEMO_DIR ?= demo_out
 export HF_HUB_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: install test demo clean
+.PHONY: install test test-fast demo clean
 
 install: $(STAMP)
 
@@ -20,6 +20,13 @@ $(STAMP): requirements.txt setup.py
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow" tests
+
+# Inner loop: stop at the first failure, skip the training, distributed and packaging
+# tests (minutes of model steps, subprocess ranks, a wheel build). `make test` runs them.
+FAST_SKIP := test_training_cpu_configs test_training_dist test_training_resume test_tools_train \
+	test_apis_distributed test_packaging
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -x -q -m "not slow" tests $(foreach t,$(FAST_SKIP),--ignore=tests/$(t).py)
 
 demo: $(STAMP)
 	$(PY) tools/simulate_flight.py --out $(DEMO_DIR)/flight --seed 0

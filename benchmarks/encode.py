@@ -48,7 +48,7 @@ from mmselfsup_ext.dedup.cache import CachedEncoder
 from mmselfsup_ext.hashing import CLASSICAL_METHODS
 
 REPO = Path(__file__).resolve().parents[1]
-DEEP_CONFIG = REPO / "configs" / "selfsup" / "simclr" / "simclr_swin_tiny_fpn_2xb16_coslr_120e.py"
+DEEP_CONFIG = REPO / "configs" / "selfsup" / "hashclr" / "hashclr_swin_tiny_fpn_2xb16_coslr_120e.py"
 # imagededup's class for each project method.
 PEER_CLASSES = {"ahash": "AHash", "dhash": "DHash", "phash": "PHash", "whash": "WHash"}
 

@@ -1,6 +1,6 @@
 """Deduplication quality of learned and classical codes on a flight over the evaluation half.
 
-What it does (DESIGN §6, issue 4 item 5):
+What it does (docs/design.md §6, issue 4 item 5):
 
 1. Simulates an inspection flight over the RIGHT (evaluation) half of the real photo
    (``--flight DIR`` reuses one), with ground-truth footprints and overlaps.
@@ -20,7 +20,7 @@ What it does (DESIGN §6, issue 4 item 5):
 Example (the README's numbers)::
 
     python benchmarks/quality.py --out work_dirs/quality \
-        --model hashclr=checkpoints/hashclr-overlap_swin_small-cpu_fpn_concrete.pth
+        --model hashclr=mmselfsup_ext/model_zoo/hashclr-overlap_swin_small-cpu_fpn_concrete.pth
 
 A model is ``LABEL=CHECKPOINT`` or ``LABEL=CONFIG,CHECKPOINT``; its tags become
 ``LABEL<bits>``. Without ``--model`` the shipped default model is used (label ``hashclr``).
@@ -31,36 +31,17 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from _common import DEFAULT_PHOTO, PrecomputedEncoder, flight_folder
 
-from mmselfsup_ext.dedup import ClassicalEncoder, EncodeResult, deduplicate_folder, discover_images
-from mmselfsup_ext.fileio.loading import load_image
-from mmselfsup_ext.evaluation import (PERTURBATIONS, load_ground_truth, load_photo, roc_auc, score_dedup,
-                                      simulate_flight)
+from mmselfsup_ext.dedup import ClassicalEncoder, EncodeResult, deduplicate_folder
+from mmselfsup_ext.evaluation import PERTURBATIONS, load_ground_truth, roc_auc, score_dedup
+from mmselfsup_ext.fileio import discover_images, load_image
 from mmselfsup_ext.hashing import CLASSICAL_METHODS, pair_distances
 
-# The shared real photo sits beside the repository (../shared/data), never inside it.
-DEFAULT_PHOTO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "concrete_h0_l2.jpg"
 PAIRINGS = {"all": dict(pairing="all"), "window3": dict(pairing="window", window=3)}
-
-
-@dataclass
-class _Precomputed:
-    """An encoder that returns codes computed once (the same files, any pairing)."""
-
-    tags: dict[str, int]
-    identity: str
-    result: EncodeResult
-
-    def encode(self, paths: Sequence[Path], workers: int = 1, progress: bool = True) -> EncodeResult:
-        known = self.result.ok_paths + [p for p, _ in self.result.unreadable]
-        if sorted(map(Path, paths)) != sorted(known):
-            raise ValueError("the precomputed codes are for other files")
-        return self.result
 
 
 def _relabel(result: EncodeResult, tags: dict[str, int], label: str) -> tuple[EncodeResult, dict[str, int]]:
@@ -88,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--flight", type=Path, default=None,
                         help="existing flight folder (images/ + ground_truth.json); default: simulate "
                              "one over the evaluation half of --photo")
-    parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO, help="real photo (right half used)")
+    parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO,
+                        help="real photo, right half used (default: the shared photo, else a "
+                             "procedural wall)")
     parser.add_argument("--seed", type=int, default=0, help="flight and perturbation seed (default 0)")
     parser.add_argument("--model", type=_parse_model, action="append", default=None, metavar="LABEL=[CONFIG,]CKPT",
                         help="deep model to evaluate (repeatable); default: the shipped model as 'hashclr'")
@@ -98,16 +81,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, help="decoding/hashing processes (default 1)")
     parser.add_argument("--plot", type=Path, default=None, help="PNG path (default OUT/quality.png)")
     return parser
-
-
-def make_flight(args: argparse.Namespace) -> Path:
-    """The flight folder: ``--flight`` or a fresh simulation over the evaluation half."""
-    if args.flight is not None:
-        return args.flight
-    flight = args.out / "flight"
-    if not (flight / "ground_truth.json").is_file():
-        simulate_flight(load_photo(args.photo, region="eval"), flight, seed=args.seed)
-    return flight
 
 
 def encoders(args: argparse.Namespace) -> list[tuple[str, object]]:
@@ -257,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    flight = make_flight(args)
+    flight = flight_folder(args.out, args.flight, args.photo, seed=args.seed)
     images_dir, gt = flight / "images", flight / "ground_truth.json"
     images = discover_images(images_dir)
     perturbed_paths = perturb_flight(images, args.out / "perturbed", args.seed)
@@ -276,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         if label != "classical":
             encoded, tags = _relabel(encoded, encoder.tags, label)
             perturbed = {n: _relabel(r, encoder.tags, label)[0] for n, r in perturbed.items()}
-        cached = _Precomputed(tags, encoder.identity, encoded)
+        cached = PrecomputedEncoder(tags, encoder.identity, encoded)
         thresholds = {}
         for name, options in PAIRINGS.items():
             out = args.out / "runs" / name / label
@@ -297,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     n_true = next(iter(scores["all"].values()))["n_true_pairs"]
     print(f"flight: {flight} ({len(images)} shots, {n_true} true pairs with overlap >= 0.5)")
     print(tables)
-    print(f"\nencode seconds (flight only): " + ", ".join(f"{k} {v:.1f}" for k, v in encode_s.items()))
+    print("\nencode seconds (flight only): " + ", ".join(f"{k} {v:.1f}" for k, v in encode_s.items()))
     print(f"plot: {plot_path}; results: {args.out / 'results.json'}; total {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -7,12 +7,13 @@ What it does:
    footprints and the overlap of every overlapping pair.
 2. Extracts ORB features once per shot (:class:`mmselfsup_ext.dedup.verify.FeatureCache`).
 3. For each candidate generator, verifies its pairs (:func:`verify_pairs`) and calls a
-   pair a duplicate iff the verified overlap >= ``--min-overlap``. Generators:
-   ``<hash> kNN k``: each shot with its k nearest codes (ties included), the
-   "generous" hash candidates of the issue; ``<hash> radius``: the Otsu threshold of
-   the 1-NN distance histogram plus a margin; ``window K``: each shot with the next K in
-   capture order (what a flight's file order offers); and their union.
-   ``--codes TAG=codes.csv`` adds learned (or any) codes from a dedup run's output.
+   pair a duplicate iff the verified overlap >= ``--min-overlap``. Generators are made
+   by the pipeline's own functions, so the table measures what users run:
+   ``<hash> --pairing all --verify``: :func:`~mmselfsup_ext.dedup.search.verification_candidates`
+   after :func:`~mmselfsup_ext.dedup.find_duplicates` (pairs within the Otsu threshold plus
+   ``--margin`` bits, and each shot's ``--k`` nearest codes); ``window K``: each shot with
+   the next K in capture order; and their union. ``--codes TAG=codes.csv`` adds learned
+   (or any) codes from a dedup run's output.
 4. Reference "all pairs": verifying all N(N-1)/2 pairs costs minutes, and a pair whose
    footprints do not touch cannot be a true duplicate, so the reference verifies every
    pair with ground-truth overlap > 0 exactly and a uniform random sample of the
@@ -21,7 +22,7 @@ What it does:
 5. Scores every run against ground truth over ALL pairs (a true duplicate the
    candidates miss is a false negative): precision, recall, F1, the fraction of all
    pairs verified, and the coverage retained by the coverage-protecting keep rule
-   (:func:`coverage_keep`, capture order). Hash-only rows (Otsu threshold, no
+   (:func:`~mmselfsup_ext.dedup.keep.cover_keep`, capture order). Hash-only rows (Otsu threshold, no
    verification) are printed for comparison.
 
 Example (the README's numbers)::
@@ -41,20 +42,16 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import beta
 
-from mmselfsup_ext.fileio.loading import load_image
-from mmselfsup_ext.dedup.verify import FeatureCache, coverage_keep, verify_pairs
-from mmselfsup_ext.evaluation import CoverageGrid, load_ground_truth, load_photo, simulate_flight
-from mmselfsup_ext.hashing import (
-    classical_hash,
-    hex_to_codes,
-    knn_distances,
-    otsu_threshold,
-    pair_distances,
-    radius_pairs,
-)
+from _common import DEFAULT_PHOTO, flight_folder
 
-# The shared real photo sits beside the repository (../shared/data), never inside it.
-DEFAULT_PHOTO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "concrete_h0_l2.jpg"
+from mmselfsup_ext.dedup import find_duplicates
+from mmselfsup_ext.dedup.keep import cover_keep
+from mmselfsup_ext.dedup.pairing import candidate_pairs
+from mmselfsup_ext.dedup.search import verification_candidates
+from mmselfsup_ext.dedup.verify import FeatureCache, verify_pairs
+from mmselfsup_ext.evaluation import CoverageGrid, load_ground_truth
+from mmselfsup_ext.fileio import load_image
+from mmselfsup_ext.hashing import classical_hash, hex_to_codes
 
 
 @dataclass
@@ -75,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, help="working folder (flight, results)")
     parser.add_argument("--flight", type=Path, default=None,
                         help="existing flight (images/ + ground_truth.json); default: simulate one")
-    parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO, help="real photo (right half used)")
+    parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO,
+                        help="real photo, right half used (default: the shared photo, else a "
+                             "procedural wall)")
     parser.add_argument("--strips", type=int, default=20, help="flight strips (default 20)")
     parser.add_argument("--shots-per-strip", type=int, default=24, help="shots per strip (default 24)")
     parser.add_argument("--shot-size", type=int, nargs=2, default=(320, 256), metavar=("W", "H"))
@@ -93,34 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-features", type=int, default=1000, help="ORB features per shot (default 1000)")
     parser.add_argument("--workers", type=int, default=2, help="threads (default 2)")
     return parser
-
-
-def make_flight(args: argparse.Namespace) -> Path:
-    """The flight folder: ``--flight`` or a fresh simulation over the evaluation half."""
-    if args.flight is not None:
-        return args.flight
-    flight = args.out / "flight"
-    if not (flight / "ground_truth.json").is_file():
-        simulate_flight(load_photo(args.photo, region="eval"), flight, strips=args.strips,
-                        shots_per_strip=args.shots_per_strip, shot_size=tuple(args.shot_size),
-                        seed=args.seed)
-    return flight
-
-
-def knn_pairs(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i < j) where j is among the k nearest codes of i or i among those of j."""
-    kth = knn_distances(codes, k)[:, -1]
-    i, j, d = radius_pairs(codes, int(kth.max()))
-    keep = (d <= kth[i]) | (d <= kth[j])
-    return i[keep], j[keep]
-
-
-def window_pairs(n: int, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each image with the next ``window`` in capture order."""
-    i = np.repeat(np.arange(n), window)
-    j = i + np.tile(np.arange(1, window + 1), n)
-    keep = j < n
-    return i[keep], j[keep]
 
 
 def union(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -141,7 +112,9 @@ def read_codes(path: Path, files: list[str]) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    flight = make_flight(args)
+    flight = flight_folder(args.out, args.flight, args.photo, strips=args.strips,
+                           shots_per_strip=args.shots_per_strip,
+                           shot_size=tuple(args.shot_size), seed=args.seed)
     gt = load_ground_truth(flight / "ground_truth.json")
     n = len(gt.files)
     n_all = n * (n - 1) // 2
@@ -160,19 +133,19 @@ def main(argv: list[str] | None = None) -> int:
         tag, _, csv_path = spec.partition("=")
         codes[tag] = read_codes(Path(csv_path), gt.files)
 
+    # Candidates exactly as the pipeline makes them (dedup.search), one run per generator.
     runs: list[Run] = []
-    win = window_pairs(n, args.window)
+    win = candidate_pairs(n, "window", args.window)
     for tag, c in codes.items():
-        knn = knn_pairs(c, args.k)
-        t = otsu_threshold(np.bincount(knn_distances(c, 1)[:, 0], minlength=c.shape[1] * 8 + 1))
-        ri, rj, _ = radius_pairs(c, max(t, 0) + args.margin)
-        runs += [Run(f"{tag} kNN k={args.k}", *knn),
-                 Run(f"{tag} radius Otsu+{args.margin}={max(t, 0) + args.margin}", ri, rj),
-                 Run(f"{tag} kNN ∪ window {args.window}", *union(knn, win))]
-        wd = pair_distances(c, *win)
-        tw = otsu_threshold(np.bincount(wd, minlength=c.shape[1] * 8 + 1))
-        runs.append(Run(f"{tag} window {args.window}, Otsu T={tw}, no verification", *win,
-                        duplicate=wd <= tw, verified=False))
+        search = find_duplicates(c, gt.files, pairing="all")
+        pipeline = verification_candidates(search, c, args.margin, args.k)
+        runs += [Run(f"{tag} --pairing all --verify (T={search.threshold}+{args.margin}, "
+                     f"kNN {args.k})", *pipeline),
+                 Run(f"{tag} same ∪ window {args.window}", *union(pipeline, win))]
+        ordered = find_duplicates(c, gt.files, pairing="window", window=args.window)
+        runs.append(Run(f"{tag} window {args.window}, Otsu T={ordered.threshold}, no "
+                        "verification", ordered.i, ordered.j, duplicate=ordered.duplicate,
+                        verified=False))
     runs.append(Run(f"window {args.window}", *win))
 
     # Reference: every pair that touches, plus a sample of those that do not.
@@ -215,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         tp = len(found & truth_pairs)
         fp = len(found) - tp
         fn = len(truth_pairs) - tp
-        keep = coverage_keep(n, run.i, run.j, run.duplicate)
+        keep = cover_keep(n, run.i, run.j, run.duplicate)
         cand = {(a, b) for a, b in zip(run.i.tolist(), run.j.tolist())}
         n_verified = int(run.i.size) if run.verified else 0
         return {
@@ -249,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         fp_upper = beta.ppf(0.95, fp_sample + 1, sample.size - fp_sample) * apart.size
     sample_rows = rows[n_touch:]
     fn = len(truth_pairs) - tp
-    keep = coverage_keep(n, ref_i, ref_j, dup)
+    keep = cover_keep(n, ref_i, ref_j, dup)
     results["all pairs (reference)"] = {
         "pairs": n_all, "fraction": 1.0, "candidate_recall": 1.0,
         "tp": tp, "fp": fp_touch + fp_est, "fn": fn,
@@ -265,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         "sample_max_overlap": float(np.nan_to_num(overlap[sample_rows]).max(initial=0.0)),
     }
     gt_i, gt_j = np.array(sorted(truth_pairs)).T
-    keep = coverage_keep(n, gt_i, gt_j, np.ones(gt_i.size, bool))
+    keep = cover_keep(n, gt_i, gt_j, np.ones(gt_i.size, bool))
     results["ground truth (ideal)"] = {
         "pairs": 0, "fraction": 0.0, "candidate_recall": 1.0, "tp": len(truth_pairs), "fp": 0,
         "fn": 0, "precision": 1.0, "recall": 1.0, "f1": 1.0, "removed": int(n - keep.sum()),

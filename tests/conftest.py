@@ -1,7 +1,7 @@
 """Shared fixtures: small real-texture images and a folder-content digest.
 
-Images come from the LEFT half of /work/shared/data/concrete_h0_l2.jpg (the right
-half, x >= 1296 px, is reserved for evaluation), decoded at 1/4 scale, so every
+Images come from the LEFT half of the shared real photo (``shared_photo()``; the
+right half, x >= 1296 px, is reserved for evaluation), decoded at 1/4 scale, so every
 fixture stays tiny and fast. Add new generic fixtures here; test-specific ones
 belong in the test file.
 """
@@ -19,9 +19,19 @@ from PIL import Image
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-CONCRETE_PHOTO = Path(__file__).resolve().parents[2] / "shared" / "data" / "concrete_h0_l2.jpg"
+from mmselfsup_ext.evaluation import shared_photo
+
 # Width of the original photo's half that training/test fixtures may use.
 CONCRETE_LEFT_WIDTH = 1296
+
+
+@pytest.fixture(scope="session")
+def real_photo() -> Path:
+    """Path of the shared real concrete photo; tests needing it skip where it is absent."""
+    path = shared_photo()
+    if path is None:
+        pytest.skip("the shared real photo (../shared/data/concrete_h0_l2.jpg) is not present")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +41,9 @@ def concrete_left() -> Image.Image:
     Falls back to a seeded procedural texture when the shared photo is absent
     (e.g. a fresh clone without ../shared), so tests still run.
     """
-    if CONCRETE_PHOTO.is_file():
-        with Image.open(CONCRETE_PHOTO) as img:
+    photo = shared_photo()
+    if photo is not None:
+        with Image.open(photo) as img:
             img.draft("RGB", (img.width // 4, img.height // 4))
             img = img.convert("RGB")
             scale = img.width / 2592

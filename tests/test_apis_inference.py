@@ -20,7 +20,7 @@ from mmselfsup_ext.dedup import ClassicalEncoder
 
 REPO = Path(__file__).resolve().parents[1]
 MIM_CONFIG = REPO / "configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-1e_concrete.py"
-SIMCLR_CONFIG = REPO / "configs/selfsup/simclr/simclr-baseline_swin_small-cpu_fpn_1xb8_coslr_1e_concrete.py"
+SIMCLR_CONFIG = REPO / "configs/selfsup/simclr/simclr_swin_small-cpu_fpn_1xb8_coslr_1e_concrete.py"
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def images(tmp_path_factory, distinct_crops) -> list[Path]:
 
 
 def _expected_bits(model, path: Path, size: int) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """Bits from the projection, with the layout written out by hand (DESIGN §4).
+    """Bits from the projection, with the layout written out by hand (docs/design.md §4).
 
     Returns the bits and, per length, which of them are decided (|z| > 1e-4): float
     round-off between this computation and the batched one may flip a bit at z ~ 0.

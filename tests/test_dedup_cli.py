@@ -38,30 +38,37 @@ def _assert_usage_error(proc: subprocess.CompletedProcess, fragment: str) -> Non
     assert fragment in lines[0]
 
 
-def test_bad_arguments_give_one_line_errors(folder, tmp_path):
+# Arguments with placeholders: {folder} (6 photos + a broken file), {tmp} (a fresh
+# folder per case), {empty} (an existing folder without images).
+BAD_ARGUMENTS = [
+    (["{tmp}/missing"], "does not exist"),
+    (["{empty}", "--out", "{tmp}/o"], "no images"),
+    (["{folder}", "--group-by", "_h(\\d+", "--out", "{tmp}/o"], "group-by"),
+    (["{folder}", "--threshold", "-3"], "--threshold"),
+    (["{folder}", "--threshold", "half"], "--threshold"),
+    (["{folder}", "--window", "0"], "--window"),
+    (["{folder}", "--pairing", "nearby"], "--pairing"),
+    (["{folder}", "--methods", "md5"], "--methods"),
+    (["{folder}", "--hash-size", "6", "--methods", "whash"], "power-of-two"),
+    (["{folder}", "--otsu-on", "pairs"], "--pairing all"),
+    (["{folder}", "--copy-unique-to", "{tmp}/u"], "--act-on"),
+    (["{folder}", "--methods", "phash", "--copy-unique-to", "{folder}/unique"],
+     "inside the input folder"),
+    (["{folder}", "--out", "{folder}"], "input folder itself"),
+    (["--undo", "{tmp}/no_manifest.json"], "does not exist"),
+    (["{folder}", "--undo", "{tmp}/m.json"], "--undo runs alone"),
+    ([], "IMAGE_DIR is required"),
+]
+
+
+@pytest.mark.parametrize("args, fragment", BAD_ARGUMENTS,
+                         ids=[fragment for _, fragment in BAD_ARGUMENTS])
+def test_bad_arguments_give_one_line_errors(folder, tmp_path, args, fragment):
     empty = tmp_path / "empty"
     empty.mkdir()
-    cases = [
-        ((tmp_path / "missing",), "does not exist"),
-        ((empty, "--out", tmp_path / "o"), "no images"),
-        ((folder, "--group-by", "_h(\\d+", "--out", tmp_path / "o"), "group-by"),
-        ((folder, "--threshold", "-3"), "--threshold"),
-        ((folder, "--threshold", "half"), "--threshold"),
-        ((folder, "--window", "0"), "--window"),
-        ((folder, "--pairing", "nearby"), "--pairing"),
-        ((folder, "--methods", "md5"), "--methods"),
-        ((folder, "--hash-size", "6", "--methods", "whash"), "power-of-two"),
-        ((folder, "--otsu-on", "pairs"), "--pairing all"),
-        ((folder, "--copy-unique-to", tmp_path / "u"), "--act-on"),
-        ((folder, "--methods", "phash", "--copy-unique-to", folder / "unique"),
-         "inside the input folder"),
-        ((folder, "--out", folder), "input folder itself"),
-        (("--undo", tmp_path / "no_manifest.json"), "does not exist"),
-        ((folder, "--undo", tmp_path / "m.json"), "--undo runs alone"),
-        ((), "IMAGE_DIR is required"),
-    ]
-    for args, fragment in cases:
-        _assert_usage_error(_cli(*args), fragment)
+    filled = [a.format(folder=folder, tmp=tmp_path, empty=empty) for a in args]
+    _assert_usage_error(_cli(*filled), fragment)
+    assert not (folder / "unique").exists()
 
 
 def test_script_prints_table_and_report_and_acts(folder, tmp_path):

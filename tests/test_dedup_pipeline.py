@@ -1,5 +1,5 @@
 """End to end: a folder of real-texture crops with planted duplicates and bad files
--> the DESIGN §5 output contract; actions never lose or alter a source file."""
+-> the docs/design.md §5 output contract; actions never lose or alter a source file."""
 from __future__ import annotations
 
 import builtins

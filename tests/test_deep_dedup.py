@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from mmselfsup_ext.apis.defaults import default_model_files
 from mmselfsup_ext.evaluation import procedural_concrete, simulate_flight
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "SwinFpnHashCLR_deduplication.py"
-DEFAULT_CONFIG = REPO / "checkpoints" / "hashclr-overlap_swin_small-cpu_fpn_concrete.py"
-DEFAULT_CHECKPOINT = DEFAULT_CONFIG.with_suffix(".pth")
+DEFAULT_CONFIG, DEFAULT_CHECKPOINT = default_model_files()
 
 
 def _cli(*args: object) -> subprocess.CompletedProcess:

@@ -11,7 +11,6 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "simulate_flight.py"
-REAL_PHOTO = ROOT.parent / "shared" / "data" / "concrete_h0_l2.jpg"
 
 
 def load_tool():
@@ -47,8 +46,7 @@ def test_photo_train_region(tmp_path):
     assert (surface["region"], surface["x_offset"], surface["width"]) == ("train", 0, 200)
 
 
-@pytest.mark.skipif(not REAL_PHOTO.is_file(), reason="shared real photo not present")
-def test_defaults_fly_the_eval_half_of_the_real_photo(tmp_path):
+def test_defaults_fly_the_eval_half_of_the_real_photo(tmp_path, real_photo):
     proc = run("--out", tmp_path)
     assert proc.returncode == 0, proc.stderr
     gt = json.loads((tmp_path / "ground_truth.json").read_text())

@@ -1,5 +1,4 @@
 """Surfaces: procedural concrete and photo regions (the right half is reserved)."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,7 +6,6 @@ from PIL import Image
 
 from mmselfsup_ext.evaluation import load_photo, procedural_concrete, region_bounds, simulate_flight
 
-REAL_PHOTO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "concrete_h0_l2.jpg"
 
 
 @pytest.fixture
@@ -59,11 +57,10 @@ def test_training_flight_only_sees_left_half(tmp_path):
         assert img.mean() < 160
 
 
-@pytest.mark.skipif(not REAL_PHOTO.is_file(), reason="shared real photo not present")
-def test_real_photo_train_region_is_left_half():
-    train = load_photo(REAL_PHOTO, "train")
+def test_real_photo_train_region_is_left_half(real_photo):
+    train = load_photo(real_photo, "train")
     assert (train.width, train.height) == (1296, 2048)
-    with Image.open(REAL_PHOTO) as img:
+    with Image.open(real_photo) as img:
         left = np.asarray(img.convert("RGB"))[:, :1296]
     np.testing.assert_array_equal(train.pixels, left)
 

@@ -1,11 +1,11 @@
 """Classical hashes agree bit for bit with ImageHash and behave as documented."""
-from pathlib import Path
 
 import imagehash
 import numpy as np
 import pytest
 from PIL import Image
 
+from mmselfsup_ext.evaluation import shared_photo
 from mmselfsup_ext.hashing import (
     CLASSICAL_METHODS,
     classical_hash,
@@ -16,7 +16,6 @@ from mmselfsup_ext.hashing import (
     pair_distances,
 )
 
-REAL_TEXTURE = Path(__file__).resolve().parents[2] / "shared" / "data" / "concrete_h0_l2.jpg"
 
 
 def _images():
@@ -30,8 +29,8 @@ def _images():
         Image.fromarray(noise, "RGB"),
         Image.fromarray(blobs, "L").convert("RGBA"),
     ]
-    if REAL_TEXTURE.exists():  # left half only: the right half is reserved for evaluation
-        with Image.open(REAL_TEXTURE) as photo:
+    if shared_photo() is not None:  # left half only: the right half is reserved for evaluation
+        with Image.open(shared_photo()) as photo:
             images.append(photo.crop((0, 0, 1296, 1024)).reduce(4))
     return images
 

@@ -23,10 +23,10 @@ REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO / "tools" / "analysis_tools"
 CONFIGS = REPO / "configs" / "selfsup"
 MIM_PAPER = CONFIGS / "simmim/simmim_swin_tiny_fpn_2xb16-amp-coslr-800e.py"
-HASHCLR_PAPER = CONFIGS / "simclr/simclr_swin_tiny_fpn_2xb16_coslr_120e.py"
-SIMCLR_PAPER = CONFIGS / "simclr/simclr-baseline_swin_tiny_fpn_2xb16_coslr_120e.py"
+HASHCLR_PAPER = CONFIGS / "hashclr/hashclr_swin_tiny_fpn_2xb16_coslr_120e.py"
+SIMCLR_PAPER = CONFIGS / "simclr/simclr_swin_tiny_fpn_2xb16_coslr_120e.py"
 MIM_CPU = CONFIGS / "simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"
-HASHCLR_CPU = CONFIGS / "simclr/simclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
+HASHCLR_CPU = CONFIGS / "hashclr/hashclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
 
 register_all_modules()
 
@@ -78,7 +78,7 @@ def test_paper_models_parameter_counts(capsys):
         assert sum(r[0] for r in rows.values()) == total[0] > 25_000_000  # Swin-T scale
         assert total[0] == total[1]  # everything trains
     mim, hashclr, simclr = tables[MIM_PAPER], tables[HASHCLR_PAPER], tables[SIMCLR_PAPER]
-    # DESIGN §4: decoder = 1x1 conv 768 -> 32^2 * 3 with bias.
+    # docs/design.md §4: decoder = 1x1 conv 768 -> 32^2 * 3 with bias.
     assert mim["neck"][0] == 768 * 32 * 32 * 3 + 32 * 32 * 3
     # The MIM backbone differs only by its 96-d mask token (patch-embedding width).
     assert mim["backbone"][0] == hashclr["backbone"][0] + 96

@@ -1,7 +1,5 @@
-"""The CPU SwinFpnMIM and SwinFpnHashCLR configs train 2 iterations, chained as in the paper.
-
-Training goes through the same set-up as tools/train.py. The SimCLR baseline's CPU
-config is in test_training_cpu_simclr.py (kept apart so each file stays short).
+"""The CPU SwinFpnMIM, SwinFpnHashCLR and SimCLR configs train 2 iterations, chained as in
+the paper. Training goes through the same set-up as tools/train.py.
 """
 from __future__ import annotations
 
@@ -18,7 +16,8 @@ from mmselfsup_ext.utils import load_checkpoint_file
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "selfsup"
 MIM_CPU = "simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"
-HASHCLR_CPU = "simclr/simclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
+HASHCLR_CPU = "hashclr/hashclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
+SIMCLR_CPU = "simclr/simclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
 
 
 class Recorder(Hook):
@@ -109,3 +108,12 @@ def test_hashclr_cpu_config_starts_from_the_mim_backbone(mim_run, data_root, tmp
         assert 0.0 <= out["loss_quant"] <= 1.0
         assert out["loss"] == pytest.approx(out["loss_contrastive"] + out["loss_quant"], rel=1e-5)
     assert _changed(recorder.start_state, runner.model.state_dict(), "neck.")
+
+
+def test_simclr_baseline_cpu_config_trains_two_iterations(data_root, tmp_path):
+    recorder, runner = train(SIMCLR_CPU, tmp_path, data_root, **{"model.backbone_init": None})
+    assert runner.iter == 2
+    # NT-Xent over 2 x 2 views, cosine similarities in [-1, 1], temperature 0.1:
+    # 0 < loss <= log(3 candidates) + 2 / 0.1.
+    assert all(0 < out["loss"] <= math.log(3) + 20 for out in recorder.outputs)
+    assert _changed(recorder.start_state, runner.model.state_dict(), "backbone.")

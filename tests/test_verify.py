@@ -6,7 +6,6 @@ surface grid (skimage.draw.polygon) and counting pixels.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -23,17 +22,18 @@ from mmselfsup_ext.dedup.verify import (
     verify_pairs,
 )
 from mmselfsup_ext.dedup.keep import cover_keep
+from mmselfsup_ext.evaluation import shared_photo
 from mmselfsup_ext.dedup.verify.matching import ratio_matches
 
-TEXTURE = Path(__file__).resolve().parents[2] / "shared" / "data" / "concrete_h0_l2.jpg"
 SHOT = 320  # side of a synthetic shot in pixels
 
 
 @pytest.fixture(scope="module")
 def surface() -> np.ndarray:
     """Real concrete texture at half size; scikit-image's gravel where it is absent."""
-    if TEXTURE.is_file():
-        image = cv2.cvtColor(cv2.imread(str(TEXTURE)), cv2.COLOR_BGR2RGB)
+    photo = shared_photo()
+    if photo is not None:
+        image = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
         return cv2.resize(image, (1296, 1024), interpolation=cv2.INTER_AREA)
     gravel = cv2.resize(data.gravel(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
     return np.dstack([gravel] * 3)

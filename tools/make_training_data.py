@@ -13,7 +13,7 @@ photo), so a training view cropped from a tile sees the surface at the scale the
 does, and two overlapping views of one tile mimic two overlapping shots.
 ``manifest.json`` records the arguments and every tile's source box.
 
-Example (the command behind ``checkpoints/``)::
+Example (the command behind the shipped model)::
 
     python tools/make_training_data.py --out data/concrete --seed 0
 """

@@ -5,11 +5,11 @@ drops the optimiser, scheduler and message-hub state, which inference never need
 config is written beside it as a standalone ``.py`` (``_base_`` resolved). The output
 loads with :func:`mmselfsup_ext.apis.init_model`.
 
-Example (how ``checkpoints/`` was made; see checkpoints/README.md)::
+Example (how the shipped model was made; see mmselfsup_ext/model_zoo/README.md)::
 
     python tools/publish_model.py \
-        work_dirs/simclr-overlap_swin_small-cpu_fpn_1xb8_coslr_2e_concrete/epoch_2.pth \
-        checkpoints/hashclr-overlap_swin_small-cpu_fpn_concrete
+        work_dirs/hashclr-overlap_swin_small-cpu_fpn_1xb8_coslr_2e_concrete/epoch_2.pth \
+        mmselfsup_ext/model_zoo/hashclr-overlap_swin_small-cpu_fpn_concrete
 """
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = OneLineArgumentParser(description="Strip a training checkpoint to weights + meta and write its config.")
     parser.add_argument("checkpoint", help="training checkpoint (.pth)")
-    parser.add_argument("stem", help="output path without suffix, e.g. checkpoints/NAME")
+    parser.add_argument("stem", help="output path without suffix, e.g. mmselfsup_ext/model_zoo/NAME")
     args = parser.parse_args(argv)
     try:
         weights, config, digest = publish(args.checkpoint, args.stem)

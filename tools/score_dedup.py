@@ -1,4 +1,4 @@
-"""Score a dedup output folder against a simulated flight's ground truth (DESIGN §6).
+"""Score a dedup output folder against a simulated flight's ground truth (docs/design.md §6).
 
 Example::
 

@@ -1,4 +1,4 @@
-"""Simulate an inspection flight: overlapping shots plus ground_truth.json (DESIGN §6).
+"""Simulate an inspection flight: overlapping shots plus ground_truth.json (docs/design.md §6).
 
 Example::
 

@@ -7,13 +7,13 @@
 from mmselfsup_ext.engine.config import ConfigError
 from mmselfsup_ext.utils import CheckpointError
 
-from .defaults import CHECKPOINTS_DIR, DEFAULT_MODEL, default_model_files
+from .defaults import MODEL_ZOO_DIR, DEFAULT_MODEL, default_model_files
 from .encoder import DeepHashEncoder
 from .inference import (DEFAULT_IMG_SIZE, code_method, code_tags, encode_images, init_model,
                         model_img_size, resolve_device, weights_digest)
 
 __all__ = [
-    "CHECKPOINTS_DIR",
+    "MODEL_ZOO_DIR",
     "DEFAULT_IMG_SIZE",
     "DEFAULT_MODEL",
     "CheckpointError",

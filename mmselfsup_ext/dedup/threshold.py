@@ -11,7 +11,7 @@ from ..hashing import (distance_histogram, knn_distances, otsu_threshold,
 __all__ = ["OTSU_SOURCES", "parse_threshold", "candidate_histogram", "all_pairs_histogram",
            "resolve_threshold", "combined_threshold"]
 
-# What the Otsu histogram is built from under pairing 'all' (DESIGN §5).
+# What the Otsu histogram is built from under pairing 'all' (docs/design.md §5).
 OTSU_SOURCES = ("knn", "pairs")
 # Above this many images in a group, the Otsu histogram under pairing ``all`` is
 # estimated from a uniform sample instead of all N rows (N^2 work). With
@@ -63,7 +63,7 @@ def all_pairs_histogram(codes: np.ndarray, otsu_on: str = "knn", k: int = 1
         ``knn``: distances of each image to its ``k`` nearest neighbours (N * k
         values), so the duplicate mode (~N pairs) and the background (also ~N
         values) stay comparable in mass. ``pairs``: all N(N-1)/2 distances; Otsu
-        then splits the random-distance peak for large N (DESIGN §5), kept for
+        then splits the random-distance peak for large N (docs/design.md §5), kept for
         comparison with the paper.
     k : int, default 1
         Neighbours per image; clipped to ``N - 1`` for tiny groups.

@@ -1,4 +1,4 @@
-"""Writers for the output contract (DESIGN §5); scripts and benchmarks parse these files.
+"""Writers for the output contract (docs/design.md §5); scripts and benchmarks parse these files.
 
 Every file is written to a temporary name and renamed into place, so a reader
 never sees a half-written file and an interrupted run leaves the previous one.

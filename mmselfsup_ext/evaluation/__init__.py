@@ -11,7 +11,8 @@ from .geometry import (CoverageGrid, clip_convex, intersection_area, is_convex, 
                        pairwise_overlaps, polygon_area)
 from .perturbations import PERTURBATIONS
 from .scoring import GroundTruth, format_table, load_ground_truth, roc_auc, score_dedup
-from .surfaces import REGIONS, Surface, load_photo, procedural_concrete, region_bounds
+from .surfaces import (REGIONS, Surface, load_photo, procedural_concrete, region_bounds,
+                       shared_photo)
 
 __all__ = [
     "PERTURBATIONS",
@@ -35,5 +36,6 @@ __all__ = [
     "render_shot",
     "roc_auc",
     "score_dedup",
+    "shared_photo",
     "simulate_flight",
 ]

@@ -1,4 +1,4 @@
-"""Simulated inspection flights with known footprints (DESIGN §6).
+"""Simulated inspection flights with known footprints (docs/design.md §6).
 
 A camera flies a serpentine path over a surface: horizontal strips, left to right on even
 strips and right to left on odd ones, with set forward (along-strip) and side

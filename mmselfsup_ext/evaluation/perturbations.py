@@ -1,4 +1,4 @@
-"""Photometric and geometric perturbations for the robustness protocol (DESIGN §6).
+"""Photometric and geometric perturbations for the robustness protocol (docs/design.md §6).
 
 Each function is pure: it returns a new image of the same size and mode and never
 modifies its input. :data:`PERTURBATIONS` maps a protocol name to

@@ -1,4 +1,4 @@
-"""Score a deduplication output folder against a flight's ground truth (DESIGN §6).
+"""Score a deduplication output folder against a flight's ground truth (docs/design.md §6).
 
 Definitions (``t`` = overlap threshold, 0.5 by default):
 

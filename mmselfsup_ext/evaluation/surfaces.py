@@ -6,6 +6,7 @@ built from a training surface can see the reserved pixels.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,23 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 REGIONS = ("train", "eval", "full")
+#: Environment variable naming the real inspection photo, overriding the checkout's copy.
+PHOTO_ENV = "CONCRETE_PHOTO"
+
+
+def shared_photo() -> Path | None:
+    """The real concrete inspection photo, if this machine has it; else ``None``.
+
+    ``$CONCRETE_PHOTO`` when set, otherwise ``shared/data/concrete_h0_l2.jpg`` beside
+    the repository checkout (the project's shared data folder). Benchmarks, tools and
+    tests fall back to procedural walls when it is absent, so a fresh clone runs.
+    """
+    override = os.environ.get(PHOTO_ENV)
+    if override:
+        return Path(override) if Path(override).is_file() else None
+    # <checkout>/mmselfsup_ext/evaluation/surfaces.py -> <checkout>/../shared/data
+    candidate = Path(__file__).resolve().parents[3] / "shared" / "data" / "concrete_h0_l2.jpg"
+    return candidate if candidate.is_file() else None
 
 
 @dataclass(frozen=True)

@@ -325,7 +325,7 @@ def knn_distances(
     """
     codes = check_codes(codes)
     k = check_int(k, "k")
-    n, n_bits = codes.shape[0], 8 * codes.shape[1]
+    n = codes.shape[0]
     if not 1 <= k <= n - 1:
         raise ValueError(f"k must be in [1, N - 1] = [1, {n - 1}] for {n} codes, got {k}")
     return _knn_of_rows(codes, np.arange(n, dtype=np.int64), k, n_threads=n_threads)

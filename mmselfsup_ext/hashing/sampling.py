@@ -92,7 +92,7 @@ def sampled_knn_distances(
 
     The rows of the result are i.i.d. draws from the rows of
     :func:`knn_distances`, so the histogram of column ``k - 1`` estimates the
-    k-NN histogram (DESIGN §5's Otsu input for ``--pairing all``) within the DKW
+    k-NN histogram (docs/design.md §5's Otsu input for ``--pairing all``) within the DKW
     bound, at cost ``n_rows * N`` instead of ``N ** 2``.
 
     Parameters

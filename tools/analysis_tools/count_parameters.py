@@ -5,7 +5,7 @@ Examples
 ::
 
     python tools/analysis_tools/count_parameters.py \
-        configs/selfsup/simclr/simclr_swin_tiny_fpn_2xb16_coslr_120e.py
+        configs/selfsup/hashclr/hashclr_swin_tiny_fpn_2xb16_coslr_120e.py
     python tools/analysis_tools/count_parameters.py CONFIG --depth 2
 
 No weights are loaded (``backbone_init`` is applied only when training starts).

@@ -1,16 +1,11 @@
-"""Paper SwinFpnHashCLR: contrastive hashing of Swin-T + FPN at 256 px, 2 GPUs x 16, 120 epochs.
+"""Paper SimCLR baseline: the paper HashCLR setup without the hash relaxation (codes = sign of z).
 
-The backbone starts from the SwinFpnMIM checkpoint ``mim_checkpoint`` (the default is
-where the MIM config saves its last epoch); point elsewhere with
-``--cfg-options model.backbone_init=PATH``. HashGammaHook sets gamma = sqrt(epoch + 1).
+Everything (backbone, MIM initialisation, data, views, schedule) is inherited from
+``hashclr/hashclr_swin_tiny_fpn_2xb16_coslr_120e.py``; only the algorithm and its head
+differ, so the two configs compare the heads alone. Output tags ``simclr32`` ... ``simclr128``.
 """
-_base_ = [
-    "../_base_/models/swin-tiny-fpn_hashclr.py",
-    "../_base_/datasets/folder_simclr.py",
-    "../_base_/schedules/adamw_coslr-120e.py",
-    "../_base_/default_runtime.py",
-]
+_base_ = ["../hashclr/hashclr_swin_tiny_fpn_2xb16_coslr_120e.py"]
 
-mim_checkpoint = "work_dirs/simmim_swin_tiny_fpn_2xb16-amp-coslr-800e/epoch_800.pth"
-model = dict(backbone_init=mim_checkpoint)
-custom_hooks = [dict(type="HashGammaHook")]
+model = dict(type="SimCLR", head=dict(_delete_=True, type="ContrastiveHead", temperature=0.1))
+# SimCLR has no gamma: no HashGammaHook.
+custom_hooks = []

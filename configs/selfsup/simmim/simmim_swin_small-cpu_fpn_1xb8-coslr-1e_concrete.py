@@ -5,7 +5,7 @@ The "small-cpu" SwinFpn at 128 px, batch 8, 1 epoch over ``tools/make_training_d
 model learns faster with a larger rate than the paper's 1e-4: 5e-4 after a 50-iteration warm-up,
 cosine to lr/20. Its last checkpoint initialises every ``*_small-cpu_*_concrete.py`` hash config.
 
-Reproduce (see checkpoints/README.md)::
+Reproduce (see mmselfsup_ext/model_zoo/README.md)::
 
     python tools/make_training_data.py --out data/concrete --seed 0
     python tools/train.py configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-1e_concrete.py

@@ -12,7 +12,7 @@ class BaseTransform(metaclass=ABCMeta):
     """A pipeline step: ``step(results) -> results`` or ``None`` to drop the sample.
 
     mmcv's ``BaseTransform`` plays this role in OpenMMLab; mmcv is not a dependency
-    here (DESIGN §3), and mmengine's ``Compose`` only needs a callable.
+    here (docs/design.md §3), and mmengine's ``Compose`` only needs a callable.
     """
 
     def __call__(self, results: dict) -> dict | None:

@@ -124,7 +124,7 @@ class RandomFlip(BaseTransform):
 class ColorJitter(BaseTransform):
     """With probability ``prob``, jitter brightness, contrast, saturation and hue (random order).
 
-    Defaults are SimCLR's (0.8, 0.8, 0.8, 0.2) applied with probability 0.8 (DESIGN §4).
+    Defaults are SimCLR's (0.8, 0.8, 0.8, 0.2) applied with probability 0.8 (docs/design.md §4).
 
     Parameters
     ----------

@@ -13,7 +13,7 @@ __all__ = ["HashGammaHook"]
 
 @HOOKS.register_module()
 class HashGammaHook(Hook):
-    """Before each training epoch set ``gamma = sqrt(epoch + 1)`` on the model (DESIGN §4).
+    """Before each training epoch set ``gamma = sqrt(epoch + 1)`` on the model (docs/design.md §4).
 
     The relaxation ``b = tanh(gamma * z)`` thus sharpens towards ``sign(z)`` as
     training proceeds. ``epoch`` is mmengine's 0-based epoch counter, so the first

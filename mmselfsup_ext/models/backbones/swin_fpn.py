@@ -1,7 +1,7 @@
 """SwinFpn: a timm Swin Transformer whose four stages feed an FPN and a fused map.
 
 Reads top-down: the small conv block, the FPN, the fusion, then the backbone.
-Paper facts (DESIGN §4): Swin-T (embed 96, depths 2-2-6-2, heads 3-6-12-24, patch 4),
+Paper facts (docs/design.md §4): Swin-T (embed 96, depths 2-2-6-2, heads 3-6-12-24, patch 4),
 trained at 256 px with window 6 and run at 512 px for inference; every stage feeds an FPN
 (1x1 lateral conv+BN+ReLU to 192 channels, nearest top-down addition, 3x3 conv+BN+ReLU);
 each level is projected to 192 channels, resized to the coarsest map, concatenated to

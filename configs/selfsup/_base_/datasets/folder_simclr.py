@@ -1,6 +1,6 @@
 """Unlabeled image folder, SimCLR pipeline: two independently augmented 256 px views.
 
-Per view (DESIGN §4): random resized crop, flip 0.5, ColorJitter(0.8, 0.8, 0.8, 0.2)
+Per view (docs/design.md §4): random resized crop, flip 0.5, ColorJitter(0.8, 0.8, 0.8, 0.2)
 with probability 0.8, Gaussian blur sigma in [0.1, 2] with probability 0.5. The crop
 scale range is SimCLR's default, which the paper does not change.
 Retarget with ``--cfg-options train_dataloader.dataset.data_root=DIR``.

@@ -1,48 +1,19 @@
-"""AdamW, 10-epoch linear warm-up then cosine decay, 120 epochs (SwinFpnHashCLR, SimCLR).
+"""The MIM schedule (``adamw_coslr-800e.py``) over 120 epochs (SwinFpnHashCLR, SimCLR).
 
-The paper gives 120 epochs at batch 2 x 16 (DESIGN §4); the optimiser settings are
-those of the MIM schedule, i.e. SimMIM's ratios (warm-up from lr/200, floor lr/20,
-weight decay 0.05, gradient clipping at 5, no decay on norms, biases, mask token and
-position-bias tables) with lr = 1e-4 for the total batch of 32. Enable linear scaling
-for another total batch with ``--cfg-options auto_scale_lr.enable=True``.
+The paper gives 120 epochs at batch 2 x 16; the optimiser (AdamW, lr 1e-4 for the total
+batch of 32, SimMIM's decay exemptions and clipping) is inherited unchanged. The
+scheduler list is restated because mmengine replaces lists instead of merging them.
 """
+_base_ = ["./adamw_coslr-800e.py"]
+
 lr = 1e-4
 max_epochs = 120
 warmup_epochs = 10
 
-optim_wrapper = dict(
-    type="OptimWrapper",
-    optimizer=dict(type="AdamW", lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05),
-    clip_grad=dict(max_norm=5.0),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
-        custom_keys={
-            "mask_token": dict(decay_mult=0.0),
-            "relative_position_bias_table": dict(decay_mult=0.0),
-        },
-    ),
-)
-
 param_scheduler = [
-    dict(
-        type="LinearLR",
-        start_factor=1 / 200,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True,
-    ),
-    dict(
-        type="CosineAnnealingLR",
-        T_max=max_epochs - warmup_epochs,
-        eta_min=lr / 20,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True,
-    ),
+    dict(type="LinearLR", start_factor=1 / 200, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type="CosineAnnealingLR", T_max=max_epochs - warmup_epochs, eta_min=lr / 20,
+         by_epoch=True, begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
 ]
-
-train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs)
-auto_scale_lr = dict(base_batch_size=32, enable=False)
+train_cfg = dict(max_epochs=max_epochs)

@@ -1,4 +1,4 @@
-"""AdamW, 10-epoch linear warm-up then cosine decay, 800 epochs (SwinFpnMIM, DESIGN §4).
+"""AdamW, 10-epoch linear warm-up then cosine decay, 800 epochs (SwinFpnMIM, docs/design.md §4).
 
 The paper gives optimiser, warm-up and schedule but not the learning rates: they
 follow SimMIM's ratios (warm-up from lr/200, floor lr/20, weight decay 0.05, gradient

@@ -1,11 +1,11 @@
-"""CPU-sized SimCLR baseline: the "small-cpu" SwinFpn at 128 px, batch 8, 2 epochs.
+"""CPU-sized SwinFpnHashCLR: the "small-cpu" SwinFpn at 128 px, batch 8, 2 epochs.
 
 Same views, neck, head and schedule shape as the paper config; trains in minutes on 2
 CPU cores. The backbone starts from the CPU SwinFpnMIM's last checkpoint
 (``mim_checkpoint``; train that config first or set ``model.backbone_init``).
 """
 _base_ = [
-    "../_base_/models/swin-tiny-fpn_simclr.py",
+    "../_base_/models/swin-tiny-fpn_hashclr.py",
     "../_base_/datasets/folder_simclr.py",
     "../_base_/schedules/adamw_coslr-2e_cpu.py",
     "../_base_/default_runtime.py",
@@ -38,3 +38,4 @@ train_dataloader = dict(
 )
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 log_processor = dict(window_size=1)
+custom_hooks = [dict(type="HashGammaHook")]

@@ -4,9 +4,9 @@ An ablation of ``benchmarks/README_quality.md`` (tag ``hashclr-overlap-long``): 
 iterations over the 1200 tiles of ``tools/make_training_data.py``; everything else is
 inherited from the 2-epoch config. Command::
 
-    python tools/train.py configs/selfsup/simclr/simclr-overlap_swin_small-cpu_fpn_1xb8_coslr_6e_concrete.py
+    python tools/train.py configs/selfsup/hashclr/hashclr-overlap_swin_small-cpu_fpn_1xb8_coslr_6e_concrete.py
 """
-_base_ = "./simclr-overlap_swin_small-cpu_fpn_1xb8_coslr_2e_concrete.py"
+_base_ = "./hashclr-overlap_swin_small-cpu_fpn_1xb8_coslr_2e_concrete.py"
 
 lr = 1e-3
 max_epochs = 6

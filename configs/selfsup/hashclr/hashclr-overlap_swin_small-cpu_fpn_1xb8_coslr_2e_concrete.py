@@ -19,12 +19,12 @@ moved most codes past the duplicate threshold).
 ``tools/make_training_data.py`` (300 iterations), AdamW lr 1e-3 (30-iteration warm-up,
 cosine to lr/20), backbone initialised from the 1-epoch CPU SwinFpnMIM.
 
-Reproduce (see checkpoints/README.md)::
+Reproduce (see mmselfsup_ext/model_zoo/README.md)::
 
     python tools/train.py configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-1e_concrete.py
-    python tools/train.py configs/selfsup/simclr/simclr-overlap_swin_small-cpu_fpn_1xb8_coslr_2e_concrete.py
+    python tools/train.py configs/selfsup/hashclr/hashclr-overlap_swin_small-cpu_fpn_1xb8_coslr_2e_concrete.py
 """
-_base_ = ["./simclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"]
+_base_ = ["./hashclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"]
 
 data_root = "data/concrete/"
 img_size = 128
