@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..validation import one_line
 from .encoders import EncodeResult, Encoder, check_encoder
 
 __all__ = ["CACHE_FILENAME", "CachedEncodeResult", "CachedEncoder", "EncodingCacheWarning"]
@@ -95,10 +96,6 @@ def _is_corruption(exc: sqlite3.Error) -> bool:
         return (code & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
     text = str(exc)
     return "malformed" in text or "not a database" in text
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _warn(message: str) -> None:
@@ -208,22 +205,22 @@ def _open_store(path: Path, identity: str, tags: dict[str, int]) -> _Store | Non
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         _warn(f"encodings cache disabled: cannot create {path.parent} "
-              f"({_one_line(exc.strerror or exc)}); encoding every image")
+              f"({one_line(exc.strerror or exc)}); encoding every image")
         return None
     for attempt in (1, 2):
         try:
             return _open_when_unlocked(path, identity, tags)
         except (_Unusable, sqlite3.Error) as exc:
             if attempt == 2 or not (isinstance(exc, _Unusable) or _is_corruption(exc)):
-                _warn(f"encodings cache disabled: cannot use {path} ({_one_line(exc)}); "
+                _warn(f"encodings cache disabled: cannot use {path} ({one_line(exc)}); "
                       "encoding every image")
                 return None
-            _warn(f"encodings cache {path} is unusable ({_one_line(exc)}); rebuilding it")
+            _warn(f"encodings cache {path} is unusable ({one_line(exc)}); rebuilding it")
             try:
                 _remove_database(path)
             except OSError as err:
                 _warn(f"encodings cache disabled: cannot remove {path} "
-                      f"({_one_line(err.strerror or err)}); encoding every image")
+                      f"({one_line(err.strerror or err)}); encoding every image")
                 return None
     return None
 
@@ -350,7 +347,7 @@ class CachedEncoder:
                 blobs = [None if key is None else store.lookup(key, row_bytes) for key in keys]
             except sqlite3.Error as exc:
                 _warn(f"encodings cache disabled: reading {self.path} failed "
-                      f"({_one_line(exc)}); encoding every image")
+                      f"({one_line(exc)}); encoding every image")
                 store.close()
                 store, blobs = None, [None] * len(paths)
         cached_ok = store is not None
@@ -392,7 +389,7 @@ class CachedEncoder:
                             store.put(fresh)
                         except sqlite3.Error as exc:
                             _warn(f"encodings cache disabled: writing {self.path} failed "
-                                  f"({_one_line(exc)}); encoding continues uncached")
+                                  f"({one_line(exc)}); encoding continues uncached")
                             store.close()
                             store, cached_ok = None, False
                     bar.update(len(chunk))

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..validation import one_line
+
 __all__ = ["UnreadableImageError", "load_image", "image_header_size", "to_rgb"]
 
 # Transparent pixels are composited on white: what an image viewer on a white page
@@ -30,17 +32,12 @@ class UnreadableImageError(Exception):
     """An input file that cannot be decoded; ``str(exc)`` is a one-line reason."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(" ".join(str(reason).split()))
+        super().__init__(one_line(reason))
 
     @property
     def reason(self) -> str:
         """The one-line reason."""
         return str(self)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
 
 
 def _check_regular_file(path: Path) -> int:
@@ -56,7 +53,7 @@ def _check_regular_file(path: Path) -> int:
     except PermissionError:
         raise UnreadableImageError("permission denied") from None
     except OSError as exc:
-        raise UnreadableImageError(f"cannot stat file: {_first_line(exc)}") from None
+        raise UnreadableImageError(f"cannot stat file: {one_line(exc)}") from None
     if stat.S_ISDIR(st.st_mode):
         raise UnreadableImageError("is a directory, not an image file")
     if not stat.S_ISREG(st.st_mode):
@@ -125,7 +122,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
         return img.convert("RGB")
     except (ValueError, OSError) as exc:
         raise UnreadableImageError(
-            f"unsupported colour mode {mode}: {_first_line(exc)}") from None
+            f"unsupported colour mode {mode}: {one_line(exc)}") from None
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int | None) -> None:
@@ -166,7 +163,7 @@ def image_header_size(path: str | os.PathLike) -> tuple[int, int]:
     except UnidentifiedImageError:
         raise UnreadableImageError("not a recognised image format") from None
     except _DECODE_ERRORS as exc:
-        raise UnreadableImageError(f"corrupt image header: {_first_line(exc)}") from None
+        raise UnreadableImageError(f"corrupt image header: {one_line(exc)}") from None
 
 
 def _upright(img: Image.Image) -> Image.Image:
@@ -239,9 +236,9 @@ def load_image(path: str | os.PathLike, min_size: int | None = None, *,
     except UnidentifiedImageError:
         raise UnreadableImageError("not a recognised image format") from None
     except Image.DecompressionBombError as exc:
-        raise UnreadableImageError(f"image too large: {_first_line(exc)}") from None
+        raise UnreadableImageError(f"image too large: {one_line(exc)}") from None
     except MemoryError:
         raise UnreadableImageError("out of memory while decoding") from None
     except _DECODE_ERRORS as exc:
         raise UnreadableImageError(
-            f"truncated or corrupt image data: {_first_line(exc)}") from None
+            f"truncated or corrupt image data: {one_line(exc)}") from None
