@@ -6,7 +6,7 @@
 - :mod:`.scoring`: pair precision/recall/F1/AUC, dedup rates, coverage retained.
 - :mod:`.perturbations`: the robustness protocol's image perturbations.
 """
-from .flight import FlightResult, ShotJitter, render_shot, simulate_flight
+from .flight import FlightPlan, FlightResult, ShotJitter, render_shot, simulate_flight
 from .geometry import (CoverageGrid, clip_convex, intersection_area, is_convex, overlap_ratio,
                        pairwise_overlaps, polygon_area)
 from .perturbations import PERTURBATIONS
@@ -17,6 +17,7 @@ __all__ = [
     "PERTURBATIONS",
     "REGIONS",
     "CoverageGrid",
+    "FlightPlan",
     "FlightResult",
     "GroundTruth",
     "ShotJitter",
