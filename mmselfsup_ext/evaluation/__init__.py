@@ -3,14 +3,16 @@
 - :mod:`.surfaces`: procedural concrete walls and real photos (train/eval halves).
 - :mod:`.flight`: serpentine flights with known footprints -> shots + ground_truth.json.
 - :mod:`.geometry`: convex clipping, overlap ratios, coverage rasters.
-- :mod:`.scoring`: pair precision/recall/F1/AUC, dedup rates, coverage retained.
+- :mod:`.scoring`: pair precision/recall/F1/AUC, dedup rates, coverage retained per wall,
+  the ideal coverage-preserving choice.
 - :mod:`.perturbations`: the robustness protocol's image perturbations.
 """
 from .flight import FlightPlan, FlightResult, ShotJitter, render_shot, simulate_flight
 from .geometry import (CoverageGrid, clip_convex, intersection_area, is_convex, overlap_ratio,
                        pairwise_overlaps, polygon_area)
 from .perturbations import PERTURBATIONS
-from .scoring import GroundTruth, format_table, load_ground_truth, roc_auc, score_dedup
+from .scoring import (GroundTruth, WallCoverage, format_table, load_ground_truth, roc_auc,
+                      score_dedup)
 from .surfaces import REGIONS, Surface, load_photo, procedural_concrete, region_bounds
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "GroundTruth",
     "ShotJitter",
     "Surface",
+    "WallCoverage",
     "clip_convex",
     "format_table",
     "intersection_area",
