@@ -2,6 +2,7 @@
 
 - :mod:`.surfaces`: procedural concrete walls and real photos (train/eval halves).
 - :mod:`.flight`: serpentine flights with known footprints -> shots + ground_truth.json.
+- :mod:`.survey`: several walls and passes, distractors, shuffled names -> the hard cases.
 - :mod:`.geometry`: convex clipping, overlap ratios, coverage rasters.
 - :mod:`.scoring`: pair precision/recall/F1/AUC, dedup rates, coverage retained per wall,
   the ideal coverage-preserving choice.
@@ -14,8 +15,10 @@ from .perturbations import PERTURBATIONS
 from .scoring import (GroundTruth, WallCoverage, format_table, load_ground_truth, roc_auc,
                       score_dedup)
 from .surfaces import REGIONS, Surface, load_photo, procedural_concrete, region_bounds
+from .survey import PASS_PRESETS, pass_from_spec, simulate_survey, survey_walls
 
 __all__ = [
+    "PASS_PRESETS",
     "PERTURBATIONS",
     "REGIONS",
     "CoverageGrid",
@@ -33,6 +36,7 @@ __all__ = [
     "load_photo",
     "overlap_ratio",
     "pairwise_overlaps",
+    "pass_from_spec",
     "polygon_area",
     "procedural_concrete",
     "region_bounds",
@@ -40,4 +44,6 @@ __all__ = [
     "roc_auc",
     "score_dedup",
     "simulate_flight",
+    "simulate_survey",
+    "survey_walls",
 ]

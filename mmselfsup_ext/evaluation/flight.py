@@ -163,12 +163,12 @@ class PassGrid:
 
 @dataclass
 class FlightResult:
-    """What :func:`simulate_flight` wrote.
+    """What :func:`simulate_flight` or :func:`~.survey.simulate_survey` wrote.
 
     Attributes
     ----------
     images_dir : pathlib.Path
-        Folder of the shots, in capture order by natural sort.
+        Folder of the images (a flight's shots are in capture order by natural sort).
     ground_truth_path : pathlib.Path
         ``ground_truth.json`` beside ``images_dir``.
     ground_truth : dict
@@ -276,8 +276,26 @@ def render_shot(surface: np.ndarray, footprint: np.ndarray, size: tuple[int, int
                           resample=resample)
 
 
-def _capture(img: Image.Image, rng: np.random.Generator, jit: ShotJitter) -> tuple[bytes, dict]:
-    """Apply the camera chain (blur -> gain -> noise -> gamma -> JPEG) and encode."""
+def capture_jpeg(img: Image.Image, rng: np.random.Generator,
+                 jit: ShotJitter) -> tuple[bytes, dict[str, float]]:
+    """Apply the camera chain (blur -> gain -> noise -> gamma -> JPEG) and encode.
+
+    Parameters
+    ----------
+    img : PIL.Image.Image
+        RGB view of the scene.
+    rng : numpy.random.Generator
+        Source of the capture jitter (five draws, plus the noise field if any).
+    jit : ShotJitter
+        Ranges of gain, gamma, blur, noise and JPEG quality.
+
+    Returns
+    -------
+    data : bytes
+        The JPEG file.
+    params : dict
+        The drawn ``gain``, ``gamma``, ``blur_sigma``, ``noise_sigma``, ``jpeg_quality``.
+    """
     u = rng.uniform(-1.0, 1.0, size=2)
     params = {
         "gain": 1.0 + u[0] * jit.gain,
@@ -466,7 +484,7 @@ def fly_pass(surface: Surface, plan: FlightPlan, grid: PassGrid, images: Path,
         # Round first so the file, the overlaps and the rendering agree exactly.
         fp = np.round(fp, 4)
         file = name(strip, len(shots))
-        data, capture = _capture(render_shot(surface.pixels, fp, shot_size), rng, jit)
+        data, capture = capture_jpeg(render_shot(surface.pixels, fp, shot_size), rng, jit)
         (images / file).write_bytes(data)
         shots.append({"file": file, "strip": strip, "index": len(shots),
                       "footprint": fp.tolist(), "reshot_of": reshot_of,
