@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from .flight import (FlightPlan, FlightResult, ShotJitter, as_surface, capture_jpeg,
                      check_shot_size, fly_pass, pass_grid, prepare_images_dir, render_shot)
