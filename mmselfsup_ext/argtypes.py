@@ -14,8 +14,8 @@ from typing import NoReturn
 
 from .validation import check_int, check_number, one_line
 
-__all__ = ["OneLineArgumentParser", "int_at_least", "non_negative_int", "number_in",
-           "positive_int"]
+__all__ = ["OneLineArgumentParser", "dimensions", "int_at_least", "non_negative_int",
+           "number_in", "positive_int"]
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -67,6 +67,30 @@ def number_in(low: float, high: float = math.inf, *, low_open: bool = False
             raise argparse.ArgumentTypeError(f"expected a number in {span}, got {text!r}") from None
 
     parse.__name__ = "number"
+    return parse
+
+
+def dimensions(minimum: int = 1) -> Callable[[str], tuple[int, int]]:
+    """Type function accepting ``WIDTHxHEIGHT`` with both integers ``>= minimum``.
+
+    Examples
+    --------
+    >>> dimensions(16)("320x256")
+    (320, 256)
+    """
+    def parse(text: str) -> tuple[int, int]:
+        width, sep, height = text.lower().partition("x")
+        try:
+            size = (int(width), int(height))
+        except ValueError:
+            size = None
+        if not sep or size is None or min(size) < minimum:
+            raise argparse.ArgumentTypeError(
+                f"expected WIDTHxHEIGHT with integers >= {minimum} (e.g. 320x256), "
+                f"got {text!r}")
+        return size
+
+    parse.__name__ = "dimensions"
     return parse
 
 

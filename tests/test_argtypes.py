@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from mmselfsup_ext.argtypes import OneLineArgumentParser, int_at_least, number_in, positive_int
+from mmselfsup_ext.argtypes import (OneLineArgumentParser, dimensions, int_at_least, number_in,
+                                    positive_int)
 
 
 @pytest.mark.parametrize("text, ok", [("1", True), ("7", True), ("0", False), ("-3", False),
@@ -33,6 +34,17 @@ def test_number_in_unit_interval(low_open, text, ok):
     else:
         with pytest.raises(argparse.ArgumentTypeError, match=r"expected a number in [\[(]0, 1\]"):
             parse(text)
+
+
+@pytest.mark.parametrize("text, expected", [("320x256", (320, 256)), ("16X16", (16, 16)),
+                                            ("15x16", None), ("320", None), ("320x", None),
+                                            ("axb", None), ("320x256x3", None)])
+def test_dimensions(text, expected):
+    if expected:
+        assert dimensions(16)(text) == expected
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match="WIDTHxHEIGHT with integers >= 16"):
+            dimensions(16)(text)
 
 
 def test_number_without_upper_bound():

@@ -108,6 +108,10 @@ def test_pairwise_overlaps_equals_brute_force():
     got = pairwise_overlaps(polys)
     assert [(i, j) for i, j, _ in got] == [(i, j) for i, j, _ in brute]
     np.testing.assert_allclose([ov for *_, ov in got], [ov for *_, ov in brute])
+    # A non-convex footprint is refused even when it overlaps nothing.
+    arrow = np.array([[100, 100], [104, 100], [102, 101], [104, 104], [100, 104]], dtype=float)
+    with pytest.raises(ValueError, match="footprint 30 must be convex"):
+        pairwise_overlaps(polys + [arrow])
 
 
 def brute_union_of_integer_rects(rects, shape):
@@ -151,3 +155,40 @@ def test_coverage_grid_around_respects_max_cells():
     grid = CoverageGrid.around([rect(0, 0, 1000, 1000)], max_cells=10_000)
     assert grid.shape[0] * grid.shape[1] <= 10_000
     assert grid.union_area([rect(0, 0, 1000, 1000)]) == pytest.approx(1e6)
+
+
+def test_prune_covered_matches_a_brute_force_raster():
+    rng = np.random.default_rng(5)
+    size = (50, 50)
+    for _ in range(10):
+        rects = []
+        for _ in range(int(rng.integers(2, 9))):
+            x0, y0 = rng.integers(0, 30, 2)
+            rects.append((int(x0), int(y0), int(x0 + rng.integers(1, 20)),
+                          int(y0 + rng.integers(1, 20))))
+        order = rng.permutation(len(rects))
+        got = CoverageGrid((0, 0), size, 1.0).prune_covered([rect(*r) for r in rects], order,
+                                                            fraction=0.8)
+        masks = []
+        for x0, y0, x1, y1 in rects:
+            mask = np.zeros(size, dtype=bool)
+            mask[y0:y1, x0:x1] = True
+            masks.append(mask)
+        kept = np.ones(len(rects), dtype=bool)
+        for k in order:
+            others = np.zeros(size, dtype=bool)
+            for m in np.flatnonzero(kept):
+                if m != k:
+                    others |= masks[m]
+            if (others & masks[k]).sum() >= 0.8 * masks[k].sum():
+                kept[k] = False
+        assert got.tolist() == kept.tolist()
+
+
+def test_prune_covered_checks_its_arguments():
+    grid = CoverageGrid((0, 0), (10, 10), 1.0)
+    squares = [rect(0, 0, 5, 5), rect(0, 0, 5, 5)]
+    with pytest.raises(ValueError, match="permutation"):
+        grid.prune_covered(squares, [0, 0])
+    with pytest.raises(ValueError, match="fraction"):
+        grid.prune_covered(squares, [0, 1], fraction=1.5)

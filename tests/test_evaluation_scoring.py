@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from mmselfsup_ext.evaluation.geometry import overlap_ratio
-from mmselfsup_ext.evaluation.scoring import (greedy_dominating_set, load_ground_truth, roc_auc,
-                                              score_dedup)
+from mmselfsup_ext.evaluation.scoring import (WallCoverage, greedy_dominating_set,
+                                              load_ground_truth, roc_auc, score_dedup)
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "score_dedup.py"
 
@@ -85,6 +85,127 @@ def test_hand_made_folder_scores(output):
     assert s["component_dedup_rate"] == pytest.approx(0.5)
     assert s["ideal_coverage"] == pytest.approx(200 / 220)
     assert s["hash_threshold"] == 4
+    # Coverage-preserving choice, reverse capture order: D is inside A u B (dropped); C, B
+    # and A each keep surface no other kept shot has.
+    assert s["ideal_coverage_removed"] == 1
+    assert s["ideal_coverage_dedup_rate"] == pytest.approx(0.25)
+    assert s["ideal_coverage_retained"] == pytest.approx(1.0)
+    assert s["removed_vs_ideal"] == pytest.approx(2.0)
+    assert s["n_distractors"] == 0 and s["n_distractors_removed"] == 0
+
+
+def test_old_single_flight_file_reads_as_one_wall(tmp_path):
+    path = tmp_path / "ground_truth.json"
+    path.write_text(json.dumps(ground_truth()))
+    gt = load_ground_truth(path)
+    assert gt.files == list(FOOTPRINTS)
+    assert gt.walls == [0, 0, 0, 0]
+    assert gt.capture_index == [0, 1, 2, 3]
+    assert gt.distractors == []
+    assert gt.overlaps[(0, 3)] == 0.9
+    assert gt.image_index() == gt.index()
+
+
+# Hand-made survey: two walls in their own coordinates (the same numbers on purpose) and
+# one distractor X.
+#   wall "north": A [0,10]x[0,10], B [5,15]x[0,10]   (A-B overlap 0.5)
+#   wall "south": C [0,10]x[0,10], D [0,4]x[0,10]    (D inside C: overlap 1.0)
+SURVEY = {"A.jpg": ("north", rect(0, 0, 10, 10)), "B.jpg": ("north", rect(5, 0, 15, 10)),
+          "C.jpg": ("south", rect(0, 0, 10, 10)), "D.jpg": ("south", rect(0, 0, 4, 10))}
+
+
+def survey_truth(shots=SURVEY, pairs=(("A.jpg", "B.jpg", 0.5), ("C.jpg", "D.jpg", 1.0)),
+                 capture=None, distractors=("X.jpg",)):
+    capture = capture or list(range(len(shots)))
+    return {
+        "overlap_threshold": 0.5,
+        "shots": [{"file": f, "wall": wall, "pass": 0, "capture_index": capture[k],
+                   "footprint": fp, "reshot_of": None}
+                  for k, (f, (wall, fp)) in enumerate(shots.items())],
+        "pairs": [{"a": a, "b": b, "overlap": ov} for a, b, ov in pairs],
+        "distractors": list(distractors),
+    }
+
+
+def test_survey_coverage_per_wall_and_distractors(tmp_path):
+    # A-X: a distractor flagged as duplicate (false positive); A-C: the same coordinates
+    # on different walls, geometrically overlapping, but no shared surface (false positive).
+    rows = [("A.jpg", "B.jpg", 1, 1), ("C.jpg", "D.jpg", 0, 1), ("A.jpg", "X.jpg", 2, 1),
+            ("A.jpg", "C.jpg", 2, 1)]
+    write_tag(tmp_path / "out", "t", rows, keep=["A.jpg", "D.jpg"],
+              remove=["B.jpg", "C.jpg", "X.jpg"])
+    s = score_dedup(tmp_path / "out", survey_truth(), coverage_cell=1.0)["t"]
+    assert (s["tp"], s["fp"], s["fn"], s["n_true_pairs"]) == (2, 2, 0, 2)
+    assert s["recall_all"] == 1.0 and s["precision"] == 0.5
+    assert s["n_distractors_removed"] == 1 and s["n_distractors"] == 1
+    assert s["n_images"] == 5 and s["dedup_rate"] == pytest.approx(3 / 5)
+    # Per wall: kept A = 100 of north's 150, kept D = 40 of south's 100. (Pooled in one
+    # coordinate frame it would read 100 of 150.)
+    assert s["coverage"] == pytest.approx((100 + 40) / (150 + 100))
+    # One kept shot per wall: rates over all 5 images, the distractor kept.
+    assert s["ideal_dedup_rate"] == pytest.approx(2 / 5)
+    assert s["ideal_coverage"] == pytest.approx((100 + 100) / 250)
+    assert s["component_dedup_rate"] == pytest.approx(2 / 5)
+    # Coverage-preserving: only D (inside C) goes.
+    assert s["ideal_coverage_removed"] == 1
+    assert s["ideal_coverage_dedup_rate"] == pytest.approx(1 / 5)
+    assert s["ideal_coverage_retained"] == pytest.approx(1.0)
+    assert s["removed_vs_ideal"] == pytest.approx(3.0)
+
+
+def ideal(tmp_path, shots, capture=None, **kwargs):
+    write_tag(tmp_path / "out", "t", [], keep=list(shots), remove=[])
+    truth = survey_truth({f: ("w", fp) for f, fp in shots.items()}, pairs=(), capture=capture,
+                         distractors=())
+    return score_dedup(tmp_path / "out", truth, coverage_cell=0.5, **kwargs)["t"]
+
+
+def test_ideal_coverage_choice_drops_a_shot_covered_by_two_others(tmp_path):
+    # 1-D layout: B [5,15] lies inside A [0,10] u C [10,20], and neither A nor C is
+    # covered by the rest, whichever is visited first.
+    s = ideal(tmp_path, {"A.jpg": rect(0, 0, 10, 1), "B.jpg": rect(5, 0, 15, 1),
+                         "C.jpg": rect(10, 0, 20, 1)})
+    assert s["ideal_coverage_removed"] == 1
+    assert s["ideal_coverage_dedup_rate"] == pytest.approx(1 / 3)
+    assert s["ideal_coverage_retained"] == pytest.approx(1.0)
+    assert s["removed_vs_ideal"] == 0.0
+
+
+@pytest.mark.parametrize("capture, kept", [([0, 1], [True, False]), ([1, 0], [False, True])])
+def test_ideal_coverage_choice_keeps_the_earlier_capture(capture, kept):
+    # A hovering re-shot: identical footprints. Reverse capture order visits the later
+    # capture first, and it is the one dropped, whatever the order of the shot list.
+    truth = survey_truth({"A.jpg": ("w", rect(0, 0, 10, 1)), "B.jpg": ("w", rect(0, 0, 10, 1))},
+                         pairs=(("A.jpg", "B.jpg", 1.0),), capture=capture, distractors=())
+    coverage = WallCoverage(load_ground_truth(truth), cell=0.5)
+    keep = coverage.coverage_preserving_keep()
+    assert keep.tolist() == kept
+    assert coverage.fraction(np.flatnonzero(keep)) == 1.0
+
+
+def test_cover_fraction_decides_a_nearly_covered_shot(tmp_path):
+    # B [1,11] is 90 % covered by A [0,10].
+    shots = {"A.jpg": rect(0, 0, 10, 1), "B.jpg": rect(1, 0, 11, 1)}
+    strict = ideal(tmp_path / "strict", shots)
+    assert strict["ideal_coverage_removed"] == 0 and strict["removed_vs_ideal"] is None
+    loose = ideal(tmp_path / "loose", shots, cover_fraction=0.9)
+    assert loose["ideal_coverage_removed"] == 1 and loose["cover_fraction"] == 0.9
+    assert loose["ideal_coverage_retained"] == pytest.approx(10 / 11)
+    with pytest.raises(ValueError, match="cover_fraction"):
+        ideal(tmp_path / "bad", shots, cover_fraction=0.0)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t["pairs"].append({"a": "A.jpg", "b": "C.jpg", "overlap": 0.5}), "two walls"),
+    (lambda t: t["distractors"].append("A.jpg"), "distractor"),
+    (lambda t: t["shots"][1].update(capture_index=0), "capture_index"),
+    (lambda t: t["shots"][1].update(wall=[1]), "wall id"),
+])
+def test_bad_survey_ground_truth(change, message):
+    truth = survey_truth()
+    change(truth)
+    with pytest.raises(ValueError, match=message):
+        load_ground_truth(truth)
 
 
 def test_threshold_changes_the_truth(output):
@@ -193,6 +314,10 @@ def test_cli_prints_table_and_writes_scores(output):
     assert proc.returncode == 0, proc.stderr
     row = next(line for line in proc.stdout.splitlines() if line.startswith("hash64"))
     assert row.split()[1:4] == ["0.667", "1.000", "0.800"]
+    # Coverage-preserving ideal 0.25, removed 2 / ideal 1, no distractor removed.
+    assert proc.stdout.splitlines()[0].split()[-3:] == ["idealcov", "rm/ideal", "distr_rm"]
+    assert row.split()[-3:] == ["0.250", "2.000", "0"]
+    assert "coverage-preserving: 1 removed" in proc.stdout
     saved = json.loads((out / "scores.json").read_text())
     assert saved["tags"]["hash64"]["precision"] == pytest.approx(2 / 3)
 

@@ -29,10 +29,7 @@ import numpy as np
 from PIL import Image
 
 from mmselfsup_ext.argtypes import OneLineArgumentParser, non_negative_int, positive_int
-from mmselfsup_ext.evaluation import Surface, load_photo, procedural_concrete
-
-# The shared real photo sits beside the repository (../shared/data), never inside it.
-DEFAULT_PHOTO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "concrete_h0_l2.jpg"
+from mmselfsup_ext.evaluation import Surface, load_photo, procedural_concrete, shared_photo
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("data/concrete"),
                         help="output folder, created if missing; must hold no images "
                              "(default: data/concrete, the configs' data_root)")
-    parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO,
+    parser.add_argument("--photo", type=Path, default=shared_photo(),
                         help="real photo; only its left half is read "
                              "(default: ../shared/data/concrete_h0_l2.jpg beside the repository)")
     parser.add_argument("--photo-tiles", type=non_negative_int, default=800,
@@ -111,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     """Write the tiles and ``manifest.json``; print one summary line."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.photo is None and args.photo_tiles:
+        parser.error("the shared real photo is not on this machine: give --photo PATH, or "
+                     "--photo-tiles 0 for procedural walls only")
     start = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     records = []

@@ -1,13 +1,15 @@
-"""Score a dedup output folder against a simulated flight's ground truth (docs/design.md §6).
+"""Score a dedup output folder against a simulated flight's or survey's ground truth (docs/design.md §6).
 
 Example::
 
     python tools/score_dedup.py demo_out/dedup --ground-truth demo_out/flight/ground_truth.json
     python tools/score_dedup.py out/classical out/deep --ground-truth flight/ground_truth.json
 
-Prints one row per ``<tag>`` of every output folder given (precision, recall, F1 over the candidate pairs; recall and F1
-over all true pairs; ROC-AUC; dedup rate; ideal dedup rate; coverage retained) and writes
-``scores.json`` into each output folder. Definitions: ``mmselfsup_ext.evaluation.scoring``.
+Prints one row per ``<tag>`` of every output folder given (precision, recall, F1 over the
+candidate pairs; recall and F1 over all true pairs; ROC-AUC; dedup rate; ideal dedup rate;
+coverage retained; the ideal coverage-preserving dedup rate; removed / ideal removed;
+distractors removed) and writes ``scores.json`` into each output folder. Definitions:
+``mmselfsup_ext.evaluation.scoring``.
 """
 from __future__ import annotations
 
@@ -27,11 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="dedup output folder(s) (<tag>/pairs.csv, ...); their tags are "
                              "scored side by side")
     parser.add_argument("--ground-truth", required=True, type=Path,
-                        help="ground_truth.json of the flight")
+                        help="ground_truth.json of the flight or survey")
     parser.add_argument("--overlap", type=number_in(0.0, 1.0, low_open=True), default=0.5,
                         help="true duplicate iff footprint overlap >= this (default: 0.5)")
     parser.add_argument("--coverage-cell", type=number_in(0.0, low_open=True), default=None,
                         help="coverage raster cell in surface pixels (default: automatic)")
+    parser.add_argument("--cover-fraction", type=number_in(0.0, 1.0, low_open=True),
+                        default=0.999,
+                        help="the ideal coverage-preserving choice drops a shot when the shots "
+                             "still kept cover this fraction of its footprint (default: 0.999)")
     return parser
 
 
@@ -45,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         for outdir in args.outdirs:
             folder_scores = score_dedup(outdir, args.ground_truth,
                                         overlap_threshold=args.overlap,
-                                        coverage_cell=args.coverage_cell)
+                                        coverage_cell=args.coverage_cell,
+                                        cover_fraction=args.cover_fraction)
             payload = {"ground_truth": str(args.ground_truth),
                        "overlap_threshold": args.overlap, "tags": folder_scores}
             out = outdir / "scores.json"
@@ -58,10 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     ref = next(iter(scores.values()))
     print(format_table(scores))
-    print(f"ground truth: {ref['n_shots']} shots, {ref['n_true_pairs']} true pairs at overlap "
-          f">= {args.overlap}; ideal dedup rate {ref['ideal_dedup_rate']:.3f} (coverage "
-          f"{ref['ideal_coverage']:.3f}); one per component {ref['component_dedup_rate']:.3f} "
-          f"(coverage {ref['component_coverage']:.3f})")
+    print(f"ground truth: {ref['n_shots']} shots, {ref['n_distractors']} distractors, "
+          f"{ref['n_true_pairs']} true pairs at overlap >= {args.overlap}; ideal dedup rate "
+          f"{ref['ideal_dedup_rate']:.3f} (coverage {ref['ideal_coverage']:.3f}); one per "
+          f"component {ref['component_dedup_rate']:.3f} (coverage "
+          f"{ref['component_coverage']:.3f}); coverage-preserving: "
+          f"{ref['ideal_coverage_removed']} removed, rate "
+          f"{ref['ideal_coverage_dedup_rate']:.3f} (coverage "
+          f"{ref['ideal_coverage_retained']:.3f})")
     print(f"wrote {', '.join(written)}")
     return 0
 

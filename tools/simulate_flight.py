@@ -14,11 +14,8 @@ import time
 from pathlib import Path
 
 from mmselfsup_ext.argtypes import OneLineArgumentParser, number_in, positive_int
-from mmselfsup_ext.evaluation import REGIONS, load_photo, procedural_concrete, simulate_flight
-
-# The shared real photo sits beside the repository (../shared/data), never inside it.
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PHOTO = REPO_ROOT.parent / "shared" / "data" / "concrete_h0_l2.jpg"
+from mmselfsup_ext.evaluation import (REGIONS, load_photo, procedural_concrete, shared_photo,
+                                      simulate_flight)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     spec = args.surface
     if spec is None:
-        spec = str(DEFAULT_PHOTO) if DEFAULT_PHOTO.is_file() else "procedural"
+        photo = shared_photo()
+        spec = "procedural" if photo is None else str(photo)
     try:
         if spec == "procedural":
             width, height = args.surface_size

@@ -2,26 +2,33 @@
 
 - :mod:`.surfaces`: procedural concrete walls and real photos (train/eval halves).
 - :mod:`.flight`: serpentine flights with known footprints -> shots + ground_truth.json.
+- :mod:`.survey`: several walls and passes, distractors, shuffled names -> the hard cases.
 - :mod:`.geometry`: convex clipping, overlap ratios, coverage rasters.
-- :mod:`.scoring`: pair precision/recall/F1/AUC, dedup rates, coverage retained.
+- :mod:`.scoring`: pair precision/recall/F1/AUC, dedup rates, coverage retained per wall,
+  the ideal coverage-preserving choice.
 - :mod:`.perturbations`: the robustness protocol's image perturbations.
 """
-from .flight import FlightResult, ShotJitter, render_shot, simulate_flight
+from .flight import FlightPlan, FlightResult, ShotJitter, render_shot, simulate_flight
 from .geometry import (CoverageGrid, clip_convex, intersection_area, is_convex, overlap_ratio,
                        pairwise_overlaps, polygon_area)
 from .perturbations import PERTURBATIONS
-from .scoring import GroundTruth, format_table, load_ground_truth, roc_auc, score_dedup
+from .scoring import (GroundTruth, WallCoverage, format_table, load_ground_truth, roc_auc,
+                      score_dedup)
 from .surfaces import (REGIONS, Surface, load_photo, procedural_concrete, region_bounds,
                        shared_photo)
+from .survey import PASS_PRESETS, pass_from_spec, simulate_survey, survey_walls
 
 __all__ = [
+    "PASS_PRESETS",
     "PERTURBATIONS",
     "REGIONS",
     "CoverageGrid",
+    "FlightPlan",
     "FlightResult",
     "GroundTruth",
     "ShotJitter",
     "Surface",
+    "WallCoverage",
     "clip_convex",
     "format_table",
     "intersection_area",
@@ -30,6 +37,7 @@ __all__ = [
     "load_photo",
     "overlap_ratio",
     "pairwise_overlaps",
+    "pass_from_spec",
     "polygon_area",
     "procedural_concrete",
     "region_bounds",
@@ -38,4 +46,6 @@ __all__ = [
     "score_dedup",
     "shared_photo",
     "simulate_flight",
+    "simulate_survey",
+    "survey_walls",
 ]
