@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmselfsup_ext.dedup.discover import natural_key
+from mmselfsup_ext.fileio.discover import natural_key
 from mmselfsup_ext.evaluation import (FlightPlan, load_ground_truth, overlap_ratio,
                                       pass_from_spec, score_dedup, simulate_survey, survey_walls)
 
