@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmselfsup_ext.dedup import deduplicate_folder, pipeline
+from mmselfsup_ext.dedup import deduplicate_folder
+from mmselfsup_ext.dedup.verify import features as feature_module
 from mmselfsup_ext.dedup.encoders import ClassicalEncoder
 from mmselfsup_ext.dedup.search import find_duplicates, verification_candidates
 from mmselfsup_ext.dedup.report import write_report
@@ -112,15 +113,16 @@ def test_hash_only_output_keeps_the_contract_columns(flight, tmp_path):
 
 def test_features_are_computed_once_per_image_across_tags(flight, tmp_path, monkeypatch):
     calls: Counter = Counter()
-    original = pipeline.load_image
+    original = feature_module.load_image
 
     def counting(path, min_size=None):
         calls[Path(path).name] += 1
         return original(path, min_size=min_size)
 
-    monkeypatch.setattr(pipeline, "load_image", counting)
+    monkeypatch.setattr(feature_module, "load_image", counting)
     run = deduplicate_folder(flight.images_dir, ClassicalEncoder(["phash", "dhash"], 8),
-                             tmp_path, verify=True, progress=False, html_report=False)
+                             tmp_path, verify=True, workers=1, progress=False,
+                             html_report=False)
     assert set(run.outcomes) == {"phash64", "dhash64"}
     assert calls and max(calls.values()) == 1
     assert len(calls) == 24

@@ -15,7 +15,8 @@ from skimage import data
 from skimage.draw import polygon as raster_polygon
 
 from mmselfsup_ext.dedup.verify import (
-    FeatureCache,
+    FeatureEncoder,
+    FeatureStore,
     ImageFeatures,
     extract_features,
     verify_pair,
@@ -226,56 +227,46 @@ def test_sift_detector_verifies_too(surface):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_verify_pairs_extracts_features_once_per_image(surface, workers):
-    views = {f"shot{k}": surface_to_shot(400 + 80 * k, 500) for k in range(4)}
-    calls: list[str] = []
-
-    def loader(key: str) -> np.ndarray:
-        calls.append(key)
-        return render(surface, views[key])
-
-    paths = list(views)
+def test_verify_pairs_measures_every_pair_in_any_order(surface, workers):
+    views = [surface_to_shot(400 + 80 * k, 500) for k in range(4)]
+    features = [extract_features(render(surface, h), n_features=800) for h in views]
     i = np.array([0, 0, 0, 1, 1, 2, 0])
     j = np.array([1, 2, 3, 2, 3, 3, 1])
-    overlap, inliers, status = verify_pairs(paths, i, j, loader, workers=workers,
-                                            progress=False, feature_kwargs={"n_features": 800})
-    assert sorted(calls) == sorted(paths)
-    assert overlap.shape == inliers.shape == status.shape == (7,)
+    found = verify_pairs(features, i, j, workers=workers, progress=False)
+    assert found.overlap.shape == found.inliers.shape == found.status.shape == (7,)
+    assert found.homography.shape == (7, 3, 3)
     for p in range(7):
-        expected = true_overlap(views[paths[i[p]]], views[paths[j[p]]], surface.shape[:2])
-        assert abs(overlap[p] - expected) <= 0.05
-        assert status[p] == "ok"
-    assert overlap[0] == overlap[6] and inliers[0] == inliers[6]
+        expected = true_overlap(views[i[p]], views[j[p]], surface.shape[:2])
+        assert abs(found.overlap[p] - expected) <= 0.05
+        assert found.status[p] == "ok"
+    assert found.overlap[0] == found.overlap[6] and found.inliers[0] == found.inliers[6]
 
 
-def test_shared_cache_is_reused_and_failures_are_reported(surface):
-    calls: list[str] = []
-
-    def loader(key: str) -> np.ndarray:
-        calls.append(key)
-        if key == "broken":
-            raise OSError("truncated file")
-        return render(surface, surface_to_shot(500 + 50 * len(key), 500))
-
-    cache = FeatureCache(loader, n_features=500)
-    paths = ["a", "bb", "broken"]
-    verify_pairs(paths, [0], [1], cache=cache, progress=False)
-    overlap, inliers, status = verify_pairs(paths, [0, 1], [1, 2], cache=cache, progress=False)
-    assert calls == ["a", "bb", "broken"]
-    assert cache.n_computed == 3
-    assert list(status) == ["ok", "unverifiable"]
-    assert np.isnan(overlap[1]) and inliers[1] == 0
-    assert cache.failures == {"broken": "OSError: truncated file"}
+def test_unreadable_image_makes_its_pairs_unverifiable(surface):
+    good = extract_features(render(surface, surface_to_shot(500, 500)), n_features=500)
+    other = extract_features(render(surface, surface_to_shot(560, 500)), n_features=500)
+    found = verify_pairs([good, other, None], [0, 1], [1, 2], progress=False)
+    assert list(found.status) == ["ok", "unverifiable"]
+    assert np.isnan(found.overlap[1]) and found.inliers[1] == 0
+    assert np.isnan(found.homography[1]).all() and np.isfinite(found.homography[0]).all()
 
 
-def test_evicted_features_are_recomputed(surface):
-    calls: list[str] = []
-    cache = FeatureCache(lambda key: calls.append(key) or surface[:200, :200], n_features=200)
-    cache.get("x")
-    cache.get("x")
-    cache.evict("x")
-    cache.get("x")
-    assert calls == ["x", "x"]
+def test_packed_rows_give_back_the_features(surface, tmp_path):
+    shot = render(surface, surface_to_shot(600, 500))
+    Image.fromarray(shot).save(tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"not an image")
+    encoder = FeatureEncoder(max_side=320, n_features=300)
+    paths = [tmp_path / "a.png", tmp_path / "b.png"]
+    result = encoder.encode(paths, progress=False)
+    assert result.codes["features"].shape == (1, encoder.tags["features"] // 8)
+    assert [p.name for p, _ in result.unreadable] == ["b.png"]
+    store = FeatureStore.from_encoding(result, paths, encoder)
+    direct = extract_features(shot, max_side=320, n_features=300)
+    unpacked = store[0]
+    np.testing.assert_array_equal(unpacked.keypoints, direct.keypoints)
+    np.testing.assert_array_equal(unpacked.descriptors, direct.descriptors)
+    assert (unpacked.size, unpacked.original_size) == (direct.size, direct.original_size)
+    assert store[1] is None and store.n_keypoints().tolist() == [direct.n_keypoints, 0]
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -308,11 +299,9 @@ def test_verify_pair_rejects_bad_arguments(kwargs, message):
 
 def test_verify_pairs_rejects_bad_indices():
     with pytest.raises(ValueError, match="equal length"):
-        verify_pairs(["a", "b"], [0, 1], [1], loader=lambda k: None, progress=False)
+        verify_pairs([None, None], [0, 1], [1], progress=False)
     with pytest.raises(ValueError, match="must lie in"):
-        verify_pairs(["a", "b"], [0], [2], loader=lambda k: None, progress=False)
-    with pytest.raises(ValueError, match="loader or a FeatureCache"):
-        verify_pairs(["a", "b"], [0], [1], progress=False)
+        verify_pairs([None, None], [0], [2], progress=False)
 
 
 def test_coverage_keep_does_not_drop_the_far_end_of_a_chain():

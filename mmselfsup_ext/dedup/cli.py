@@ -27,7 +27,7 @@ from .actions import ActionReport, copy_unique, move_duplicates, undo_move
 from .cache import CachedEncodeResult
 from .encoders import Encoder
 from .grouping import KEEP_MODES, KEEP_POLICIES
-from .options import DedupOptions
+from .options import CANDIDATE_SOURCES, DedupOptions
 from .pairing import PAIRING_MODES
 from .parallel import default_workers
 from .pipeline import check_folders, deduplicate_folder
@@ -109,10 +109,17 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
                              "(default 0.5)")
     verify.add_argument("--verify-max-side", type=int_at_least(32), default=640, metavar="PX",
                         help="longest side for keypoint detection (default 640)")
+    verify.add_argument("--max-features", type=positive_int, default=1000, metavar="N",
+                        help="keypoints kept per image, strongest first (default 1000; "
+                             "40 KB per image)")
+    verify.add_argument("--candidates", choices=CANDIDATE_SOURCES, default=None,
+                        help="--pairing all: where pairs to verify come from: keypoint "
+                             "descriptors shared by two images, in any file order (default, "
+                             "features), the codes' nearest neighbours (codes), or both")
     verify.add_argument("--verify-margin", type=non_negative_int, default=None, metavar="BITS",
-                        help="--pairing all: verify pairs within T + BITS (default bits/8)")
+                        help="code candidates: verify pairs within T + BITS (default bits/8)")
     verify.add_argument("--verify-knn", type=positive_int, default=4, metavar="K",
-                        help="--pairing all: also verify each image's K nearest codes "
+                        help="code candidates: also verify each image's K nearest codes "
                              "(default 4)")
     run = parser.add_argument_group("output and execution")
     run.add_argument("--out", type=Path, default=Path("dedup_out"), metavar="DIR",

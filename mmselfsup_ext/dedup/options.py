@@ -20,8 +20,10 @@ from .grouping import KEEP_MODES, KEEP_POLICIES
 from .pairing import PAIRING_MODES, compile_group_regex
 from .threshold import OTSU_SOURCES, parse_threshold
 
-__all__ = ["DedupOptions", "resolve_options"]
+__all__ = ["CANDIDATE_SOURCES", "DedupOptions", "resolve_options"]
 
+#: Where ``pairing="all"`` with ``verify`` gets its candidate pairs.
+CANDIDATE_SOURCES = ("features", "codes", "both")
 # Options that mean something only under another setting: (field, needed field, its value).
 # Giving one without the other is a mistake the user should hear about, not a no-op.
 _DEPENDENT = (
@@ -29,11 +31,15 @@ _DEPENDENT = (
     ("report_radius", "pairing", "all"),
     ("min_overlap", "verify", True),
     ("verify_max_side", "verify", True),
+    ("max_features", "verify", True),
+    ("candidates", "verify", True),
     ("verify_margin", "verify", True),
     ("verify_knn", "verify", True),
 )
 # Options of the verification candidates that only ``pairing="all"`` has.
-_ALL_PAIRING_VERIFY = ("verify_margin", "verify_knn")
+_ALL_PAIRING_VERIFY = ("candidates", "verify_margin", "verify_knn")
+# Options of the codes' own candidates (not used by feature retrieval alone).
+_CODE_CANDIDATES = ("verify_margin", "verify_knn")
 
 
 @dataclass(frozen=True)
@@ -69,11 +75,18 @@ class DedupOptions:
         ``verify`` only: overlap (shared surface / smaller footprint) of a duplicate.
     verify_max_side : int, default 640
         ``verify`` only: longest side for keypoint detection.
+    max_features : int, default 1000
+        ``verify`` only: keypoints kept per image, strongest first (40 KB per image
+        in memory and in the cache for ORB at 1000).
+    candidates : {"features", "codes", "both"}, optional
+        ``verify`` with ``pairing="all"``: where candidate pairs come from:
+        keypoint-descriptor retrieval (default; any file order, partial overlap),
+        the codes' radius and nearest neighbours, or both.
     verify_margin : int, optional
-        ``verify`` with ``pairing="all"``: also verify pairs within ``T`` + this
-        many bits (default ``bits // 8``).
+        Code candidates: also verify pairs within ``T`` + this many bits
+        (default ``bits // 8``).
     verify_knn : int, default 4
-        ``verify`` with ``pairing="all"``: also verify each image's nearest codes.
+        Code candidates: also verify each image's nearest codes.
     workers : int, default 1
         Processes for encoding and keep scores (threads for verification).
     progress : bool, default True
@@ -114,6 +127,8 @@ class DedupOptions:
     verify: bool = False
     min_overlap: float = 0.5
     verify_max_side: int = 640
+    max_features: int = 1000
+    candidates: str | None = None
     verify_margin: int | None = None
     verify_knn: int = 4
     workers: int = 1
@@ -140,6 +155,9 @@ class DedupOptions:
             check_choice(self.keep_mode, KEEP_MODES, name("keep_mode"))
         check_number(self.min_overlap, name("min_overlap"), 0.0, 1.0, low_open=True)
         check_int(self.verify_max_side, name("verify_max_side"), minimum=32)
+        check_int(self.max_features, name("max_features"), minimum=1)
+        if self.candidates is not None:
+            check_choice(self.candidates, CANDIDATE_SOURCES, name("candidates"))
         if self.verify_margin is not None:
             check_int(self.verify_margin, name("verify_margin"), minimum=0)
         check_int(self.verify_knn, name("verify_knn"), minimum=1)
@@ -172,6 +190,11 @@ class DedupOptions:
                     raise ValueError(f"{self._name(attribute)} applies only with "
                                      f"{self._setting('pairing', 'all')} (ordered pairings "
                                      "verify every candidate pair)")
+        if self.verify and self.pairing == "all" and self.candidate_source == "features":
+            for attribute in _CODE_CANDIDATES:
+                if getattr(self, attribute) != defaults[attribute]:
+                    raise ValueError(f"{self._name(attribute)} applies only with "
+                                     f"{self._setting('candidates', 'codes')} or both")
         if self.verify and self.keep_mode == "component":
             raise ValueError(f"{self._name('verify')} needs {self._setting('keep_mode', 'cover')}"
                              ": an image is removed only when a kept image covers it")
@@ -180,6 +203,11 @@ class DedupOptions:
     def otsu_source(self) -> str:
         """The histogram Otsu runs on under ``pairing="all"``."""
         return self.otsu_on or "knn"
+
+    @property
+    def candidate_source(self) -> str:
+        """Where ``pairing="all"`` with ``verify`` gets its candidates."""
+        return self.candidates or "features"
 
     @property
     def resolved_keep_mode(self) -> str:

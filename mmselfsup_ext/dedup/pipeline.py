@@ -1,26 +1,31 @@
-"""Deduplicate a folder: discover -> encode -> search (-> verify) -> keep -> write.
+"""Deduplicate a folder: discover -> encode -> search (-> retrieve, verify) -> keep -> write.
 
 :func:`deduplicate_folder` only orchestrates; each stage lives in its own module
-(:mod:`.search`, :mod:`.keep`, :mod:`.summary`, :mod:`.writers`, :mod:`.report`).
+(:mod:`.search`, :mod:`.retrieval`, :mod:`.state`, :mod:`.keep`, :mod:`.summary`,
+:mod:`.writers`, :mod:`.report`).
 """
 from __future__ import annotations
 
 import os
 import re
 import time
-from functools import partial
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..fileio import discover_images, is_within, load_image, relative_posix
+import numpy as np
+
+from ..fileio import discover_images, is_within, relative_posix
 from .cache import CachedEncodeResult, CachedEncoder
-from .encoders import Encoder, check_encoder
+from .encoders import EncodeResult, Encoder, check_encoder
 from .keep import select_keepers
 from .options import DedupOptions, resolve_options
-from .results import DedupRun, TagOutcome
-from .search import (default_report_radius, find_duplicates, verification_candidates,
-                     verify_search)
+from .results import DedupRun, DuplicateSearch, TagOutcome
+from .retrieval import RetrievalSettings
+from .search import (default_report_radius, feature_candidates, find_duplicates,
+                     verification_candidates, verify_search)
+from .state import SurveyState, file_key
 from .summary import build_summary, run_rows
-from .verify import FeatureCache
+from .verify import FeatureEncoder, FeatureStore
 from .writers import (write_codes_csv, write_pairs_csv, write_path_list, write_summary_csv,
                       write_summary_json)
 
@@ -53,8 +58,64 @@ def _check_encoder(encoder: Encoder) -> None:
         raise ValueError(f"encoder tags must be plain folder names, got {bad_tags}")
 
 
+@dataclass
+class _Verification:
+    """The run-wide part of verification: features, the survey state, retrieval."""
+
+    store: FeatureStore
+    state: SurveyState
+    ids: np.ndarray
+    n_new: int
+    retrieval: tuple[np.ndarray, np.ndarray] | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _prepare_verification(encoded: EncodeResult, options: DedupOptions,
+                          feature_encoder: Encoder | None) -> _Verification:
+    """Features of every readable image, the survey state and the retrieval candidates."""
+    extractor = FeatureEncoder(max_side=options.verify_max_side,
+                               n_features=options.max_features)
+    encoder = extractor if feature_encoder is None else feature_encoder
+    if options.cache_dir is not None:
+        encoder = CachedEncoder(encoder, options.cache_dir)
+    start = time.perf_counter()
+    found = encoder.encode(encoded.ok_paths, workers=options.workers, progress=options.progress)
+    store = FeatureStore.from_encoding(found, encoded.ok_paths, extractor)
+    timings = {"features_s": time.perf_counter() - start}
+    settings = RetrievalSettings()
+    state = SurveyState.open(options.cache_dir,
+                             f"{extractor.identity}|{settings.fingerprint}|verify=v1")
+    ids, new = state.assign_ids([file_key(p) for p in encoded.ok_paths])
+    retrieval = None
+    if options.pairing == "all" and options.candidate_source in ("features", "both"):
+        start = time.perf_counter()
+        i, j, _ = feature_candidates(store, ids, new, state, settings,
+                                     workers=options.workers, progress=options.progress)
+        retrieval = (i, j)
+        timings["retrieval_s"] = time.perf_counter() - start
+    return _Verification(store, state, ids, int(new.sum()), retrieval, timings)
+
+
+def _verified_search(search: DuplicateSearch, codes: np.ndarray, bits: int,
+                     options: DedupOptions, run: _Verification) -> DuplicateSearch:
+    """The hash search judged by verified overlap on this run's candidate pairs."""
+    parts = []
+    if search.pairing != "all" or options.candidate_source in ("codes", "both"):
+        margin = (default_report_radius(bits) if options.verify_margin is None
+                  else options.verify_margin)
+        parts.append(verification_candidates(search, codes, margin, options.verify_knn))
+    if run.retrieval is not None:
+        parts.append(run.retrieval)
+    pairs = np.unique(np.concatenate([np.stack(p, axis=1) for p in parts]).reshape(-1, 2),
+                      axis=0)
+    return verify_search(search, codes, pairs[:, 0], pairs[:, 1], run.store, run.state,
+                         run.ids, min_overlap=options.min_overlap, workers=options.workers,
+                         progress=options.progress)
+
+
 def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
-                       out: str | os.PathLike, options: DedupOptions | None = None,
+                       out: str | os.PathLike, options: DedupOptions | None = None, *,
+                       feature_encoder: Encoder | None = None,
                        **settings: object) -> DedupRun:
     """Deduplicate a folder and write the output contract to ``out``.
 
@@ -74,6 +135,10 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
         Output folder.
     options : DedupOptions, optional
         Every setting of the run (see :class:`~.options.DedupOptions`).
+    feature_encoder : Encoder, optional
+        With ``verify``: what extracts the keypoint features, when it must be other
+        than a plain :class:`~.verify.FeatureEncoder` of ``options`` (e.g. one that
+        shards the work across ``torchrun`` ranks); its rows must be that encoder's.
     **settings
         Keyword settings of :class:`~.options.DedupOptions`, applied on top of
         ``options`` (``deduplicate_folder(d, enc, out, pairing="all")``).
@@ -100,11 +165,6 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
     check_folders(image_dir, out)
     _check_encoder(encoder)
     root, out = Path(image_dir), Path(out)
-    features: FeatureCache | None = None
-    if options.verify:
-        # One cache for the run: every tag verifies the same images, decoded once.
-        features = FeatureCache(partial(load_image, min_size=options.verify_max_side),
-                                max_side=options.verify_max_side)
     if options.cache_dir is not None:
         encoder = CachedEncoder(encoder, options.cache_dir)
     files = discover_images(root, options.extensions,
@@ -122,30 +182,55 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
                   for p, reason in encoded.unreadable]
 
     run = DedupRun(root=root, out=out, n_images=len(files), encoded=encoded)
+    verification = (_prepare_verification(encoded, options, feature_encoder) if options.verify
+                    else None)
+    try:
+        _search_keep_write(run, encoder, rel, unreadable, n_cached, encode_wall, options,
+                           verification)
+        if verification is not None:
+            verification.state.save()
+    finally:
+        if verification is not None:
+            verification.state.close()
+    write_summary_csv(out / "summary.csv", run_rows(run))
+    if options.html_report:
+        from .report import write_report  # matplotlib is imported only when needed
+        run.report_path = write_report(run)
+    return run
+
+
+def _search_keep_write(run: DedupRun, encoder: Encoder, rel: list[str], unreadable: list[dict],
+                       n_cached: int, encode_wall: float, options: DedupOptions,
+                       verification: _Verification | None) -> None:
+    """Every tag: search (and verify), keep, write its folder of the output contract."""
+    encoded = run.encoded
     score_cache: dict[str, object] = {}
-    verified: dict[tuple[int, int], tuple[float, int, str]] = {}
     for tag, bits in encoder.tags.items():
         codes = encoded.codes[tag]
         timings = {"encode_s": float(encoded.timings.get(tag, encode_wall))}
         start = time.perf_counter()
         search = find_duplicates(codes, rel, options)
         timings["search_s"] = time.perf_counter() - start
-        if features is not None:
+        details: dict[str, object] = {}
+        if verification is not None:
+            n_known = len(verification.state.verified)
             start = time.perf_counter()
-            margin = (default_report_radius(bits) if options.verify_margin is None
-                      else options.verify_margin)
-            vi, vj = verification_candidates(search, codes, margin, options.verify_knn)
-            search = verify_search(search, codes, vi, vj, encoded.ok_paths, features,
-                                   min_overlap=options.min_overlap, workers=options.workers,
-                                   progress=options.progress, memo=verified)
+            search = _verified_search(search, codes, bits, options, verification)
             timings["verify_s"] = time.perf_counter() - start
+            details = {
+                "candidate_sources": _sources(search, options),
+                "n_verified_now": len(verification.state.verified) - n_known,
+                "n_new_images": verification.n_new,
+                **{key: round(value, 6) for key, value in verification.timings.items()},
+            }
         start = time.perf_counter()
         decision = select_keepers(search, options, encoded.ok_paths, score_cache=score_cache)
         timings["keep_s"] = time.perf_counter() - start
-        summary = build_summary(tag, bits, search, decision, n_images=len(files),
+        summary = build_summary(tag, bits, search, decision, n_images=run.n_images,
                                 unreadable=unreadable, timings=timings,
                                 encoder=encoder.identity, n_cached=n_cached)
-        outcome = TagOutcome(tag, int(bits), search, decision, summary, out / tag)
+        summary.update(details)
+        outcome = TagOutcome(tag, int(bits), search, decision, summary, run.out / tag)
         write_codes_csv(outcome.folder / "codes.csv", rel, codes)
         write_pairs_csv(outcome.folder / "pairs.csv", rel, search.i, search.j,
                         search.distance, search.duplicate,
@@ -155,8 +240,11 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
         write_path_list(outcome.folder / "remove.txt", outcome.remove_paths)
         write_summary_json(outcome.folder / "summary.json", summary)
         run.outcomes[tag] = outcome
-    write_summary_csv(out / "summary.csv", run_rows(run))
-    if options.html_report:
-        from .report import write_report  # matplotlib is imported only when needed
-        run.report_path = write_report(run)
-    return run
+
+
+def _sources(search: DuplicateSearch, options: DedupOptions) -> list[str]:
+    """Where the verified pairs of a tag came from, for ``summary.json``."""
+    if search.pairing != "all":
+        return [search.pairing]
+    return {"features": ["features"], "codes": ["codes"],
+            "both": ["features", "codes"]}[options.candidate_source]

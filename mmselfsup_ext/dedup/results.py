@@ -45,6 +45,9 @@ class DuplicateSearch:
         After :func:`verify_search`: each pair's verified overlap (``float64``, NaN
         when unverifiable), model inliers and status; ``duplicate`` is then
         ``overlap >= min_overlap``. None for a hash-only search.
+    homography : ndarray or None
+        After verification: ``(P, 3, 3)`` map from the first image's original
+        pixels to the second's (NaN where no plausible model was found).
     min_overlap : float or None
         Overlap threshold of the verification.
     """
@@ -68,6 +71,7 @@ class DuplicateSearch:
     overlap: np.ndarray | None = None
     inliers: np.ndarray | None = None
     verify_status: np.ndarray | None = None
+    homography: np.ndarray | None = None
     min_overlap: float | None = None
 
     @property

@@ -1,9 +1,11 @@
-"""Which pairs are compared and which are duplicates: hash search, then verification.
+"""Which pairs are compared and which are duplicates: hash search, retrieval, verification.
 
 :func:`find_duplicates` runs the hash stage (capture-order or all-pairs candidates,
 Otsu or a fixed threshold, per ``group_by`` group). With ``verify`` the hash stage
-only proposes pairs: :func:`verification_candidates` chooses them and
-:func:`verify_search` replaces the hash decision by the measured overlap.
+only proposes pairs: :func:`feature_candidates` finds the images that share keypoint
+descriptors (any file order, :mod:`.retrieval`), :func:`verification_candidates` adds
+the codes' own candidates, and :func:`verify_search` replaces the hash decision by
+the measured overlap.
 
 Examples
 --------
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ..hashing import pair_distances, radius_pairs
 from ..hashing.codes import check_codes
@@ -27,12 +31,14 @@ from ..validation import check_int, check_number
 from .options import DedupOptions, resolve_options
 from .pairing import candidate_pairs, compile_group_regex, group_indices
 from .results import DuplicateSearch
+from .retrieval import RetrievalSettings, match_counts, retrieval_descriptors, select_candidates
+from .state import STATUS_CODES, SurveyState
 from .threshold import (all_pairs_histogram, candidate_histogram, combined_threshold,
                         resolve_threshold)
-from .verify import FeatureCache, verify_pairs
+from .verify import FeatureStore, verify_pairs
 
-__all__ = ["default_report_radius", "find_duplicates", "verification_candidates",
-           "verify_search"]
+__all__ = ["default_report_radius", "feature_candidates", "find_duplicates",
+           "verification_candidates", "verify_search"]
 
 
 def default_report_radius(n_bits: int) -> int:
@@ -202,10 +208,68 @@ def verification_candidates(search: DuplicateSearch, codes: np.ndarray, margin: 
     return pairs[:, 0].copy(), pairs[:, 1].copy()
 
 
+def feature_candidates(store: FeatureStore, ids: np.ndarray, new: np.ndarray,
+                       state: SurveyState, settings: RetrievalSettings, *, workers: int = 1,
+                       progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of images that share keypoint descriptors, whatever their file order.
+
+    The descriptors of the ``new`` images are added to ``state.index`` and queried;
+    the pairs they surface are scored exactly (:func:`~.retrieval.match_counts`)
+    and their votes stored in ``state``; candidates are then chosen among all pairs
+    of current images (:func:`~.retrieval.select_candidates`).
+
+    Parameters
+    ----------
+    store : FeatureStore
+        Features of the current images.
+    ids, new : ndarray
+        From :meth:`~.state.SurveyState.assign_ids`.
+    state : SurveyState
+        The survey's index and votes (updated).
+    settings : RetrievalSettings
+        Descriptors, radius, votes, cap.
+    workers : int
+        Threads for rescoring.
+    progress : bool
+        Progress bar while rescoring.
+
+    Returns
+    -------
+    i, j, votes : ndarray
+        ``int64`` positions into the current images, ``i < j``, and their votes.
+    """
+    descriptors = [retrieval_descriptors(store[k], settings) for k in range(len(store))]
+    added = np.flatnonzero(new)
+    state.index.add(ids[added], [descriptors[k] for k in added])
+    state.index.grow(ids, descriptors)
+    query, other, count = state.index.surfaced_pairs(
+        ids[added], [descriptors[k] for k in added], settings.radius)
+    position = {int(image): pos for pos, image in enumerate(ids.tolist())}
+    proposed = count >= max(1, settings.min_votes // 2)
+    todo = sorted({(min(a, b), max(a, b)) for a, b in zip(query[proposed].tolist(),
+                                                          other[proposed].tolist())
+                   if b in position} - set(state.votes))
+
+    def score(pair: tuple[int, int]) -> int:
+        return min(match_counts(descriptors[position[pair[0]]], descriptors[position[pair[1]]],
+                                settings.radius))
+
+    with ThreadPoolExecutor(workers) as pool:
+        scores = list(tqdm(pool.map(score, todo), total=len(todo), desc="retrieval",
+                           unit="pair", disable=not progress))
+    state.votes.update(zip(todo, scores))
+    current = [(position[a], position[b], v) for (a, b), v in state.votes.items()
+               if a in position and b in position]
+    if not current:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    a, b, v = (np.array(col, dtype=np.int64) for col in zip(*current))
+    return select_candidates(a, b, v, settings)
+
+
 def verify_search(search: DuplicateSearch, codes: np.ndarray, i: np.ndarray, j: np.ndarray,
-                  files: Sequence[str | os.PathLike], cache: FeatureCache, *,
-                  min_overlap: float = 0.5, workers: int = 1, progress: bool = False,
-                  memo: dict[tuple[int, int], tuple[float, int, str]] | None = None
+                  features: FeatureStore, state: SurveyState, ids: np.ndarray, *,
+                  min_overlap: float = 0.5, workers: int = 1, progress: bool = False
                   ) -> DuplicateSearch:
     """Replace the hash decision by the verified overlap of the pairs ``(i, j)``.
 
@@ -216,47 +280,50 @@ def verify_search(search: DuplicateSearch, codes: np.ndarray, i: np.ndarray, j: 
     codes : ndarray
         Codes of ``search`` (distances of the new pairs).
     i, j : ndarray
-        Pairs to verify, ``i < j`` (e.g. from :func:`verification_candidates`).
-    files : sequence of path-like
-        Image files aligned with ``search.paths`` (keys of ``cache``).
-    cache : FeatureCache
-        Features shared by every tag of a run.
+        Pairs to verify, positions with ``i < j`` (capture order, which is path
+        order, so a pair is always verified in the same orientation).
+    features : FeatureStore
+        Features of the images of ``search``.
+    state : SurveyState
+        Verifications of earlier runs and earlier tags, keyed by image ids; pairs
+        not in it are verified and added.
+    ids : ndarray
+        Image id of each position.
     min_overlap : float, default 0.5
         A pair is a duplicate iff its verified overlap is ``>=`` this; an
         unverifiable pair (NaN) never is.
     workers : int, default 1
-        Threads for feature extraction and matching.
+        Threads for matching.
     progress : bool, default False
-        Progress bars.
-    memo : dict, optional
-        ``(i, j) -> (overlap, inliers, status)``, filled and reused so a pair
-        proposed by several tags is matched once.
+        Progress bar.
 
     Returns
     -------
     DuplicateSearch
-        ``search`` with the pairs ``(i, j)``, their Hamming distances and the
-        verification fields set.
+        ``search`` with the pairs ``(i, j)``, their Hamming distances, the
+        verification fields and each pair's homography (first -> second image).
     """
     min_overlap = check_number(min_overlap, "min_overlap", 0.0, 1.0, low_open=True)
-    if len(files) != len(search.paths):
-        raise ValueError(f"{len(files)} files for {len(search.paths)} searched paths")
-    memo = {} if memo is None else memo
-    keys = list(zip(np.asarray(i).tolist(), np.asarray(j).tolist()))
-    todo = [key for key in dict.fromkeys(keys) if key not in memo]
-    if todo:
-        ti, tj = (np.array(side, dtype=np.int64) for side in zip(*todo))
-        found = verify_pairs(list(files), ti, tj, workers=workers, progress=progress,
-                             cache=cache)
-        for key, ov, inl, st in zip(todo, *(a.tolist() for a in found)):
-            memo[key] = (ov, inl, st)
-    overlap = np.array([memo[key][0] for key in keys], dtype=np.float64)
-    inliers = np.array([memo[key][1] for key in keys], dtype=np.int64)
-    status = np.array([memo[key][2] for key in keys], dtype="<U13")
+    if len(features) != len(search.paths):
+        raise ValueError(f"{len(features)} features for {len(search.paths)} searched paths")
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
+    keys = list(zip(ids[i].tolist(), ids[j].tolist()))
+    todo = [p for p, key in enumerate(keys) if key not in state.verified]
+    if todo:
+        found = verify_pairs(features, i[todo], j[todo], workers=workers, progress=progress)
+        for k, p in enumerate(todo):
+            state.verified[keys[p]] = (float(found.overlap[k]), int(found.inliers[k]),
+                                       STATUS_CODES.index(str(found.status[k])),
+                                       found.homography[k])
+    rows = [state.verified[key] for key in keys]
+    overlap = np.array([r[0] for r in rows], dtype=np.float64)
+    inliers = np.array([r[1] for r in rows], dtype=np.int64)
+    status = np.array([STATUS_CODES[r[2]] for r in rows], dtype="<U13")
+    homography = np.array([r[3] for r in rows], dtype=np.float64).reshape(-1, 3, 3)
     distance = pair_distances(codes, i, j) if i.size else np.zeros(0, np.int64)
     # NaN >= x is False: an unverifiable pair is never removed on.
     return replace(search, i=i, j=j, distance=np.asarray(distance, dtype=np.int64),
                    duplicate=overlap >= min_overlap, overlap=overlap, inliers=inliers,
-                   verify_status=status, min_overlap=float(min_overlap))
+                   verify_status=status, homography=homography,
+                   min_overlap=float(min_overlap))

@@ -1,18 +1,34 @@
-"""Keypoint features of an image at a reduced size, computed once per image per run."""
+"""Keypoint features of an image at a reduced size, computed once per image.
+
+:func:`extract_features` detects keypoints and descriptors, strongest first.
+:class:`FeatureEncoder` does it for image files behind the pipeline's
+:class:`~mmselfsup_ext.dedup.encoders.Encoder` protocol, packing each image's
+features into one fixed-size row, so the encodings cache stores them beside the
+codes (a re-run extracts only new images) and ``torchrun`` ranks shard them like
+codes. :class:`FeatureStore` holds the rows of a run and unpacks one image's
+features when verification or retrieval asks for them.
+"""
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
+
+from ...fileio import UnreadableImageError, load_image
+from ..encoders import EncodeResult
+from ..parallel import ordered_map
 
 DETECTORS = ("orb", "sift", "akaze")
-Loader = Callable[[Hashable], "Image.Image | np.ndarray"]
+# Bytes of one descriptor per detector in a packed row (SIFT: 128 float32).
+_DESCRIPTOR_BYTES = {"orb": 32, "akaze": 61, "sift": 512}
+# Row header: keypoint count, reduced width and height, original width and height.
+_HEADER = 5
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,7 @@ def extract_features(image: Image.Image | np.ndarray, max_side: int = 640,
     Returns
     -------
     ImageFeatures
+        Keypoints ordered by detector response, strongest first.
 
     Examples
     --------
@@ -148,87 +165,189 @@ def extract_features(image: Image.Image | np.ndarray, max_side: int = 640,
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     gray = _stretch_contrast(gray, max_gain)
     keypoints, descriptors = _make_detector(detector, n_features).detectAndCompute(gray, None)
-    points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
-    if descriptors is None:
-        width = 128 if detector == "sift" else 32
+    if descriptors is None or not keypoints:
+        width = _DESCRIPTOR_BYTES[detector] // (4 if detector == "sift" else 1)
+        points = np.zeros((0, 2), np.float32)
         descriptors = np.zeros((0, width), np.float32 if detector == "sift" else np.uint8)
+    else:
+        # Strongest first (stable for equal responses): retrieval indexes a prefix.
+        order = np.argsort([-k.response for k in keypoints], kind="stable")
+        points = np.array([keypoints[k].pt for k in order], dtype=np.float32).reshape(-1, 2)
+        descriptors = np.ascontiguousarray(descriptors[order])
     return ImageFeatures(points, descriptors, (gray.shape[1], gray.shape[0]), (w, h))
 
 
-class FeatureCache:
-    """Features computed at most once per image key for the lifetime of the cache.
+def feature_row_bytes(detector: str, n_features: int) -> int:
+    """Bytes of one packed row: a header, then ``n_features`` keypoints and descriptors."""
+    return 4 * _HEADER + n_features * (8 + _DESCRIPTOR_BYTES[detector])
+
+
+def pack_features(features: ImageFeatures, detector: str, n_features: int) -> np.ndarray:
+    """One image's features as a ``uint8`` row of :func:`feature_row_bytes` (zero padded)."""
+    n = min(features.n_keypoints, n_features)
+    row = np.zeros(feature_row_bytes(detector, n_features), np.uint8)
+    header = np.array([n, *features.size, *features.original_size], dtype=np.int32)
+    points = np.ascontiguousarray(features.keypoints[:n], dtype=np.float32)
+    descriptors = np.ascontiguousarray(features.descriptors[:n])
+    start = 4 * _HEADER
+    row[:start] = header.view(np.uint8)
+    row[start:start + 8 * n] = points.view(np.uint8).ravel()
+    offset = start + 8 * n_features
+    row[offset:offset + descriptors.nbytes] = descriptors.view(np.uint8).ravel()
+    return row
+
+
+def unpack_features(row: np.ndarray, detector: str, n_features: int) -> ImageFeatures:
+    """Inverse of :func:`pack_features`."""
+    header = row[:4 * _HEADER].view(np.int32)
+    n = int(header[0])
+    start = 4 * _HEADER
+    points = row[start:start + 8 * n].view(np.float32).reshape(n, 2)
+    width = _DESCRIPTOR_BYTES[detector]
+    offset = start + 8 * n_features
+    raw = row[offset:offset + width * n]
+    descriptors = (raw.view(np.float32).reshape(n, width // 4) if detector == "sift"
+                   else raw.reshape(n, width))
+    return ImageFeatures(points, descriptors, (int(header[1]), int(header[2])),
+                         (int(header[3]), int(header[4])))
+
+
+def _features_of_file(path: Path, max_side: int, detector: str, n_features: int,
+                      max_gain: float) -> tuple[bool, object]:
+    """Worker: ``(True, packed row)`` or ``(False, reason)`` for one image file."""
+    try:
+        image = load_image(path, min_size=max_side)
+        found = extract_features(image, max_side, detector, n_features, max_gain)
+    except UnreadableImageError as exc:
+        return False, exc.reason
+    except (ValueError, cv2.error, MemoryError) as exc:
+        return False, f"keypoint detection failed: {type(exc).__name__}: {exc}"
+    return True, pack_features(found, detector, n_features)
+
+
+class FeatureEncoder:
+    """Keypoint features of image files, as the pipeline's encoder protocol sees them.
+
+    Each image becomes one ``uint8`` row (tag :attr:`TAG`) of at most ``n_features``
+    keypoints with descriptors, strongest first. Through
+    :class:`~mmselfsup_ext.dedup.cache.CachedEncoder` the rows are stored in the
+    encodings cache beside the codes; through the distributed encoder they are
+    extracted by every ``torchrun`` rank on its shard.
 
     Parameters
     ----------
-    loader : callable
-        ``loader(key) -> PIL image or uint8 array``; e.g. the pipeline's image loader
-        applied to a path. An exception raised by it, or an image it returns that
-        :func:`extract_features` cannot use, marks the image as failed (see
-        ``failures``); verification then reports its pairs as ``"unverifiable"``.
     max_side, detector, n_features, max_gain
-        Passed to :func:`extract_features`.
+        As :func:`extract_features`. ``n_features`` also caps the memory: a row
+        holds ``20 + n_features * 40`` bytes for ORB (40 KB at 1000).
 
-    Notes
-    -----
-    Thread-safe: concurrent requests for the same key wait for one extraction.
-    Memory is about ``n_features * (descriptor bytes + 8)`` per image (~80 KB for
-    2000 ORB features); call :meth:`evict` for images no longer needed.
+    Examples
+    --------
+    >>> enc = FeatureEncoder(max_side=640, n_features=1000)
+    >>> enc.tags
+    {'features': 320160}
     """
 
-    def __init__(self, loader: Loader, max_side: int = 640, detector: str = "orb",
-                 n_features: int = 2000, max_gain: float = 4.0) -> None:
-        if not callable(loader):
-            raise ValueError("loader must be a callable key -> image")
-        _check_settings(max_side, detector, n_features, max_gain)
-        self.loader = loader
-        self.settings = {"max_side": max_side, "detector": detector,
-                         "n_features": n_features, "max_gain": max_gain}
-        self.failures: dict[Hashable, str] = {}
-        self.n_computed = 0
-        self._entries: dict[Hashable, Future] = {}
-        self._lock = threading.Lock()
+    TAG = "features"
 
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._entries
+    def __init__(self, max_side: int = 640, detector: str = "orb", n_features: int = 1000,
+                 max_gain: float = 4.0) -> None:
+        _check_settings(max_side, detector, n_features, max_gain)
+        self.settings = {"max_side": int(max_side), "detector": detector,
+                         "n_features": int(n_features), "max_gain": float(max_gain)}
+        self.tags: dict[str, int] = {self.TAG: 8 * feature_row_bytes(detector, n_features)}
+        settings = "/".join(f"{k}={v}" for k, v in self.settings.items())
+        self.identity = f"features/{settings}/opencv={cv2.__version__}/rows=v1"
+
+    def __repr__(self) -> str:
+        return f"FeatureEncoder({self.settings})"
+
+    def encode(self, paths: Sequence[Path], workers: int = 1,
+               progress: bool = True) -> EncodeResult:
+        """Extract and pack the features of every file; unreadable ones get a reason.
+
+        Parameters
+        ----------
+        paths : sequence of pathlib.Path
+            Image files, in the order the rows should have.
+        workers : int, default 1
+            Worker processes.
+        progress : bool, default True
+            tqdm progress bar on stderr.
+
+        Returns
+        -------
+        EncodeResult
+            ``codes[TAG]`` is ``(n_ok, row_bytes)``.
+        """
+        paths = [Path(p) for p in paths]
+        task = partial(_features_of_file, **self.settings)
+        start = time.perf_counter()
+        rows, ok_paths, unreadable = [], [], []
+        for path, (ok, payload) in zip(paths, ordered_map(task, paths, workers, progress,
+                                                          desc="features")):
+            if ok:
+                rows.append(payload)
+                ok_paths.append(path)
+            else:
+                unreadable.append((path, payload))
+        width = self.tags[self.TAG] // 8
+        codes = np.stack(rows) if rows else np.zeros((0, width), np.uint8)
+        return EncodeResult(codes={self.TAG: codes}, ok_paths=ok_paths, unreadable=unreadable,
+                            timings={self.TAG: time.perf_counter() - start})
+
+
+class FeatureStore:
+    """The packed feature rows of a run, unpacked one image at a time.
+
+    Indexing gives the :class:`ImageFeatures` of an image (``None`` for one that
+    could not be read), so verification and retrieval see a sequence of features
+    while memory stays at one packed row per image.
+
+    Parameters
+    ----------
+    rows : ndarray
+        ``uint8`` ``(N, row_bytes)`` from :class:`FeatureEncoder`; a row may be
+        missing (``present[k]`` False) for an unreadable image.
+    detector, n_features : str, int
+        The encoder's settings.
+    present : ndarray, optional
+        ``bool`` ``(N,)``; default all True.
+    """
+
+    def __init__(self, rows: np.ndarray, detector: str, n_features: int,
+                 present: np.ndarray | None = None) -> None:
+        self.rows = np.asarray(rows, dtype=np.uint8)
+        if self.rows.ndim != 2 or self.rows.shape[1] != feature_row_bytes(detector, n_features):
+            raise ValueError(f"feature rows must be (N, {feature_row_bytes(detector, n_features)})"
+                             f" for {detector} x {n_features}, got {self.rows.shape}")
+        self.detector = detector
+        self.n_features = int(n_features)
+        self.present = (np.ones(len(self.rows), bool) if present is None
+                        else np.asarray(present, dtype=bool))
+
+    @classmethod
+    def from_encoding(cls, result: EncodeResult, paths: Sequence[Path],
+                      encoder: FeatureEncoder) -> FeatureStore:
+        """Rows of ``result`` aligned with ``paths`` (an image the encoder rejected is absent)."""
+        rows = np.asarray(result.codes[FeatureEncoder.TAG])
+        where = {Path(p): k for k, p in enumerate(result.ok_paths)}
+        aligned = np.zeros((len(paths), rows.shape[1]), np.uint8)
+        present = np.zeros(len(paths), bool)
+        for k, path in enumerate(paths):
+            if Path(path) in where:
+                aligned[k] = rows[where[Path(path)]]
+                present[k] = True
+        return cls(aligned, encoder.settings["detector"], encoder.settings["n_features"], present)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.rows)
 
-    def get(self, key: Hashable) -> ImageFeatures | None:
-        """Features of ``key`` (computed on first request), or None if loading failed."""
-        with self._lock:
-            future = self._entries.get(key)
-            owner = future is None
-            if owner:
-                future = self._entries[key] = Future()
-                self.n_computed += 1
-        if owner:
-            future.set_result(self._compute(key))
-        return future.result()
-
-    def _compute(self, key: Hashable) -> ImageFeatures | None:
-        try:
-            return extract_features(self.loader(key), **self.settings)
-        except Exception as error:  # noqa: BLE001 - a bad image is a reported per-image skip
-            self.failures[key] = f"{type(error).__name__}: {error}"
+    def __getitem__(self, k: int) -> ImageFeatures | None:
+        if not self.present[k]:
             return None
+        return unpack_features(self.rows[k], self.detector, self.n_features)
 
-    def evict(self, key: Hashable) -> None:
-        """Forget the features of ``key`` (a later ``get`` recomputes them)."""
-        with self._lock:
-            self._entries.pop(key, None)
-
-    def prefetch(self, keys: Sequence[Hashable], workers: int = 1, progress: bool = False) -> None:
-        """Compute the features of all ``keys`` not yet cached, ``workers`` at a time."""
-        todo = list(dict.fromkeys(k for k in keys if k not in self._entries))
-        bar = tqdm(total=len(todo), desc="features", unit="img", disable=not progress)
-        if workers <= 1:
-            for key in todo:
-                self.get(key)
-                bar.update()
-        else:
-            # OpenCV and PIL release the GIL while decoding and detecting, so threads scale.
-            with ThreadPoolExecutor(workers) as pool:
-                for _ in pool.map(self.get, todo):
-                    bar.update()
-        bar.close()
+    def n_keypoints(self) -> np.ndarray:
+        """Keypoints per image (0 where absent)."""
+        counts = self.rows[:, :4].copy().view(np.int32).ravel()
+        return np.where(self.present, counts, 0)

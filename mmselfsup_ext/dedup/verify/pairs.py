@@ -1,7 +1,7 @@
 """Pair verification: match features, fit a homography, measure the shared surface."""
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .features import FeatureCache, ImageFeatures, Loader
+from .features import ImageFeatures
 from ...evaluation.geometry import polygon_area
 from .geometry import clip_to_rect, hull_area, overlap_fraction, plausible, warp_outline
 from .matching import ratio_matches
@@ -159,62 +159,65 @@ def _support(points_a: np.ndarray, h: np.ndarray, fa: ImageFeatures, fb: ImageFe
     return hull_area(original) / region if region > 0 else 0.0
 
 
-def verify_pairs(paths: Sequence[Hashable], i: np.ndarray, j: np.ndarray,
-                 loader: Loader | None = None, workers: int = 1, progress: bool = True, *,
-                 cache: FeatureCache | None = None,
-                 feature_kwargs: Mapping[str, object] | None = None, **verify_kwargs: object
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Verify the pairs ``(paths[i[p]], paths[j[p]])``, extracting features once per image.
+@dataclass(frozen=True)
+class VerifiedPairs:
+    """Outcome of :func:`verify_pairs` for P pairs, one entry per pair.
+
+    Attributes
+    ----------
+    overlap : np.ndarray
+        float64 (P,) overlap fraction (NaN where unverifiable).
+    inliers : np.ndarray
+        int64 (P,) model inliers.
+    status : np.ndarray
+        (P,) strings from ``STATUSES``.
+    homography : np.ndarray
+        float64 (P, 3, 3) map from the first image's original pixels to the
+        second's; NaN where no plausible model was found.
+    """
+
+    overlap: np.ndarray
+    inliers: np.ndarray
+    status: np.ndarray
+    homography: np.ndarray
+
+
+def verify_pairs(features: Sequence[ImageFeatures | None], i: np.ndarray, j: np.ndarray,
+                 workers: int = 1, progress: bool = True, **verify_kwargs: object
+                 ) -> VerifiedPairs:
+    """Verify the pairs ``(features[i[p]], features[j[p]])``.
 
     Parameters
     ----------
-    paths : sequence
-        Image keys (usually paths) understood by ``loader``.
+    features : sequence of ImageFeatures or None
+        Features per image (e.g. a :class:`~.features.FeatureStore`); None for an
+        image that could not be read.
     i, j : np.ndarray
-        Integer indices into ``paths``, one entry per pair.
-    loader : callable, optional
-        ``loader(path) -> image``; required unless ``cache`` is given.
+        Integer indices into ``features``, one entry per pair.
     workers : int
-        Threads for feature extraction and for matching.
+        Threads for matching (the numba matcher and OpenCV release the GIL).
     progress : bool
-        Show progress bars.
-    cache : FeatureCache, optional
-        Reuse features across calls (e.g. several hash tags over the same images); when
-        given, ``loader`` and ``feature_kwargs`` are ignored.
-    feature_kwargs : mapping, optional
-        Settings of the cache built when ``cache`` is None: keyword arguments of
-        :class:`FeatureCache` (``max_side``, ``detector``, ``n_features``, ``max_gain``).
+        Show a progress bar.
     **verify_kwargs
         Passed to :func:`verify_pair` (``ratio``, ``ransac_threshold``, ``min_inliers`` ...).
 
     Returns
     -------
-    overlap : np.ndarray
-        float64 (P,) overlap fraction per pair (NaN where unverifiable).
-    inliers : np.ndarray
-        int64 (P,) model inliers per pair.
-    status : np.ndarray
-        (P,) strings from ``STATUSES``.
+    VerifiedPairs
     """
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
     if i.shape != j.shape or i.ndim != 1:
         raise ValueError(f"i and j must be 1-d arrays of equal length, got {i.shape} and {j.shape}")
-    if i.size and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= len(paths)):
-        raise ValueError(f"pair indices must lie in [0, {len(paths)})")
+    if i.size and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= len(features)):
+        raise ValueError(f"pair indices must lie in [0, {len(features)})")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    # Fails on bad settings now rather than after minutes of feature extraction.
+    # Fails on bad settings now rather than after minutes of matching.
     verify_pair(None, None, **verify_kwargs)
-    if cache is None:
-        if loader is None:
-            raise ValueError("give a loader or a FeatureCache")
-        cache = FeatureCache(loader, **(feature_kwargs or {}))
-    used = np.unique(np.concatenate([i, j]))
-    cache.prefetch([paths[k] for k in used], workers=workers, progress=progress)
 
     def one(p: int) -> Verification:
-        return verify_pair(cache.get(paths[i[p]]), cache.get(paths[j[p]]), **verify_kwargs)
+        return verify_pair(features[int(i[p])], features[int(j[p])], **verify_kwargs)
 
     bar = tqdm(total=i.size, desc="verify", unit="pair", disable=not progress)
     results: list[Verification] = []
@@ -223,7 +226,10 @@ def verify_pairs(paths: Sequence[Hashable], i: np.ndarray, j: np.ndarray,
             results.append(result)
             bar.update()
     bar.close()
-    overlap = np.array([r.overlap for r in results], dtype=np.float64)
-    inliers = np.array([r.inliers for r in results], dtype=np.int64)
-    status = np.array([r.status for r in results], dtype="<U13")
-    return overlap, inliers, status
+    nan = np.full((3, 3), np.nan)
+    return VerifiedPairs(
+        overlap=np.array([r.overlap for r in results], dtype=np.float64),
+        inliers=np.array([r.inliers for r in results], dtype=np.int64),
+        status=np.array([r.status for r in results], dtype="<U13"),
+        homography=np.array([nan if r.homography is None else r.homography for r in results],
+                            dtype=np.float64).reshape(-1, 3, 3))
