@@ -316,15 +316,15 @@ def select_candidates(a: np.ndarray, b: np.ndarray, votes: np.ndarray,
     a, b, votes = (np.asarray(x, dtype=np.int64) for x in (a, b, votes))
     good = votes >= settings.min_votes
     i, j, v = np.minimum(a, b)[good], np.maximum(a, b)[good], votes[good]
+    # Each pair appears once per image; rank within an image: strongest first, ties by
+    # the other image's id.
+    end, other = np.concatenate([i, j]), np.concatenate([j, i])
+    pair = np.tile(np.arange(i.size), 2)
+    order = np.lexsort((other, -np.tile(v, 2), end))
+    ranked = end[order]
+    rank = np.arange(order.size) - np.searchsorted(ranked, ranked, side="left")
     keep = np.zeros(i.size, bool)
-    for end in (i, j):
-        # Within each image: strongest first, ties by the other end's id.
-        other = np.where(end == i, j, i)
-        order = np.lexsort((other, -v, end))
-        ranked = end[order]
-        first = np.searchsorted(ranked, ranked, side="left")
-        rank = np.arange(order.size) - first
-        keep[order[rank < settings.max_per_image]] = True
+    keep[pair[order[rank < settings.max_per_image]]] = True
     i, j, v = i[keep], j[keep], v[keep]
     order = np.lexsort((j, i))
     return i[order], j[order], v[order]

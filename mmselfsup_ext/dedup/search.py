@@ -280,8 +280,7 @@ def verify_search(search: DuplicateSearch, codes: np.ndarray, i: np.ndarray, j: 
     codes : ndarray
         Codes of ``search`` (distances of the new pairs).
     i, j : ndarray
-        Pairs to verify, positions with ``i < j`` (capture order, which is path
-        order, so a pair is always verified in the same orientation).
+        Pairs to verify, positions with ``i < j``.
     features : FeatureStore
         Features of the images of ``search``.
     state : SurveyState
@@ -308,19 +307,30 @@ def verify_search(search: DuplicateSearch, codes: np.ndarray, i: np.ndarray, j: 
         raise ValueError(f"{len(features)} features for {len(search.paths)} searched paths")
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
-    keys = list(zip(ids[i].tolist(), ids[j].tolist()))
-    todo = [p for p, key in enumerate(keys) if key not in state.verified]
-    if todo:
-        found = verify_pairs(features, i[todo], j[todo], workers=workers, progress=progress)
-        for k, p in enumerate(todo):
-            state.verified[keys[p]] = (float(found.overlap[k]), int(found.inliers[k]),
-                                       STATUS_CODES.index(str(found.status[k])),
-                                       found.homography[k])
+    # Each pair is measured in the orientation its feature digests give, whatever the
+    # file order; results are turned back to (i, j) below.
+    digest = features.content_keys()
+    flip = digest[i] > digest[j]
+    first, second = np.where(flip, j, i), np.where(flip, i, j)
+    keys = list(zip(ids[first].tolist(), ids[second].tolist()))
+    wanted = [key for key in dict.fromkeys(keys) if key not in state.verified]
+    if wanted:
+        where = {key: p for p, key in enumerate(keys)}
+        rows = np.array([where[key] for key in wanted], dtype=np.int64)
+        found = verify_pairs(features, first[rows], second[rows], workers=workers,
+                             progress=progress)
+        for k, key in enumerate(wanted):
+            state.verified[key] = (float(found.overlap[k]), int(found.inliers[k]),
+                                   STATUS_CODES.index(str(found.status[k])),
+                                   found.homography[k])
     rows = [state.verified[key] for key in keys]
     overlap = np.array([r[0] for r in rows], dtype=np.float64)
     inliers = np.array([r[1] for r in rows], dtype=np.int64)
     status = np.array([STATUS_CODES[r[2]] for r in rows], dtype="<U13")
     homography = np.array([r[3] for r in rows], dtype=np.float64).reshape(-1, 3, 3)
+    for p in np.flatnonzero(flip & np.isfinite(homography).all(axis=(1, 2))):
+        homography[p] = np.linalg.inv(homography[p])
+        homography[p] /= homography[p][2, 2]
     distance = pair_distances(codes, i, j) if i.size else np.zeros(0, np.int64)
     # NaN >= x is False: an unverifiable pair is never removed on.
     return replace(search, i=i, j=j, distance=np.asarray(distance, dtype=np.int64),

@@ -10,6 +10,7 @@ features when verification or retrieval asks for them.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -346,6 +347,17 @@ class FeatureStore:
         if not self.present[k]:
             return None
         return unpack_features(self.rows[k], self.detector, self.n_features)
+
+    def content_keys(self) -> np.ndarray:
+        """A 64-bit digest of each image's features (0 where absent).
+
+        Verification orients a pair by these keys, not by file names or positions, so
+        a pair is measured the same way in any file order (a homography fitted from
+        A to B and from B to A can differ in the last digits of the overlap).
+        """
+        return np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(),
+                                        "little") if present else 0
+                         for row, present in zip(self.rows, self.present)], dtype=np.uint64)
 
     def n_keypoints(self) -> np.ndarray:
         """Keypoints per image (0 where absent)."""

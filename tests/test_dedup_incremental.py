@@ -1,0 +1,182 @@
+"""``--pairing all --verify`` on a two-pass survey: any file order, incremental re-runs,
+and a survey state that is damaged, foreign or held by another run."""
+from __future__ import annotations
+
+import csv
+import fcntl
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmselfsup_ext.dedup import ClassicalEncoder, deduplicate_folder
+from mmselfsup_ext.dedup.state import STATE_FILENAME, SurveyStateWarning
+from mmselfsup_ext.evaluation import procedural_concrete, simulate_survey
+from mmselfsup_ext.evaluation.scoring import score_dedup
+
+PASSES = ("coarse:strips=3:shots_per_strip=4", "dense:strips=4:shots_per_strip=6")
+OPTIONS = dict(pairing="all", verify=True, workers=1, progress=False, html_report=False)
+
+
+def _survey(folder: Path, shuffle: bool):
+    walls = [procedural_concrete(640, 520, seed=s) for s in (21, 22)]
+    return simulate_survey(walls, folder, passes=PASSES, distractors=2, shuffle_names=shuffle,
+                           shot_size=(256, 205), seed=5)
+
+
+@pytest.fixture(scope="module")
+def surveys(tmp_path_factory):
+    root = tmp_path_factory.mktemp("surveys")
+    return {shuffle: _survey(root / ("shuffled" if shuffle else "ordered"), shuffle)
+            for shuffle in (False, True)}
+
+
+def _run(images: Path, out: Path, cache: Path | None = None):
+    return deduplicate_folder(images, ClassicalEncoder(["phash"], 8), out, cache_dir=cache,
+                              **OPTIONS)
+
+
+def _shot_ids(ground_truth: dict) -> dict[str, tuple]:
+    return {s["file"]: (s["wall"], s["pass"], s["index"]) for s in ground_truth["shots"]}
+
+
+def _duplicate_pairs(out: Path, ids: dict[str, tuple] | None = None) -> set:
+    with (out / "phash64" / "pairs.csv").open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["duplicate"] == "1"]
+    name = (lambda p: ids[p]) if ids else (lambda p: p)
+    return {frozenset((name(r["path_a"]), name(r["path_b"]))) for r in rows}
+
+
+def _contract(out: Path) -> dict[str, str]:
+    return {f: (out / "phash64" / f).read_text(encoding="utf-8")
+            for f in ("pairs.csv", "keep.txt", "remove.txt")}
+
+
+def test_shuffled_names_give_the_same_duplicate_pairs(surveys, tmp_path):
+    found = {}
+    for shuffle, survey in surveys.items():
+        out = tmp_path / str(shuffle)
+        _run(survey.images_dir, out)
+        found[shuffle] = _duplicate_pairs(out, _shot_ids(survey.ground_truth))
+        score = score_dedup(out, survey.ground_truth_path)["phash64"]
+        assert score["f1_all"] >= 0.9, score
+        assert score["n_distractors_removed"] == 0
+        summary = json.loads((out / "phash64" / "summary.json").read_text())
+        assert summary["candidate_sources"] == ["features"]
+        assert summary["n_candidate_pairs"] == summary["n_verified"] > 0
+    assert found[False] == found[True] and len(found[True]) > 20
+
+
+def test_incremental_run_equals_from_scratch_and_verifies_only_new_pairs(surveys, tmp_path):
+    source = surveys[True].images_dir
+    images = tmp_path / "images"
+    shutil.copytree(source, images)
+    later = sorted(images.iterdir())[::3]
+    held = tmp_path / "held_back"
+    held.mkdir()
+    for path in later:
+        path.rename(held / path.name)
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    first = _run(images, out, cache)
+    assert first.outcomes["phash64"].summary["n_new_images"] == len(list(images.iterdir()))
+    for path in later:
+        (held / path.name).rename(images / path.name)
+    second = _run(images, out, cache)
+    summary = second.outcomes["phash64"].summary
+    assert summary["n_new_images"] == len(later) and summary["n_cached"] > 0
+    new_names = {p.name for p in later}
+    with (out / "phash64" / "pairs.csv").open(encoding="utf-8", newline="") as fh:
+        involving_new = sum(1 for r in csv.DictReader(fh)
+                            if {r["path_a"], r["path_b"]} & new_names)
+    assert 0 < summary["n_verified_now"] <= involving_new
+    scratch = tmp_path / "scratch"
+    _run(images, scratch)
+    assert _contract(out) == _contract(scratch)
+
+
+def test_deleted_images_leave_the_state_and_the_result_equals_from_scratch(surveys, tmp_path):
+    images = tmp_path / "images"
+    shutil.copytree(surveys[False].images_dir, images)
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    _run(images, out, cache)
+    for path in sorted(images.iterdir())[1::4]:
+        path.unlink()
+    again = _run(images, out, cache)
+    assert again.outcomes["phash64"].summary["n_new_images"] == 0
+    _run(images, tmp_path / "scratch")
+    assert _contract(out) == _contract(tmp_path / "scratch")
+
+
+def _state_run(images: Path, cache: Path, out: Path) -> tuple[dict, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _run(images, out, cache)
+    messages = [str(w.message) for w in caught if issubclass(w.category, SurveyStateWarning)]
+    return _contract(out), messages
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "other_version"])
+def test_a_damaged_state_is_rebuilt_with_a_warning(surveys, tmp_path, damage):
+    images = surveys[False].images_dir
+    cache = tmp_path / "cache"
+    reference, messages = _state_run(images, cache, tmp_path / "ref")
+    assert not messages
+    state = cache / STATE_FILENAME
+    data = state.read_bytes()
+    if damage == "truncated":
+        state.write_bytes(data[:len(data) // 2])
+    elif damage == "garbage":
+        state.write_bytes(os.urandom(len(data)))
+    elif damage == "empty":
+        state.write_bytes(b"")
+    else:
+        with np.load(state, allow_pickle=False) as stored:
+            arrays = dict(stored)
+        meta = json.loads(bytes(arrays["meta"]).decode())
+        meta["version"] = 99
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+        with state.open("wb") as fh:
+            np.savez(fh, **arrays)
+    result, messages = _state_run(images, cache, tmp_path / "again")
+    assert result == reference
+    assert len(messages) == 1 and "rebuilding" in messages[0]
+    _, messages = _state_run(images, cache, tmp_path / "third")
+    assert not messages  # rebuilt and saved
+
+
+def test_a_state_held_by_another_run_is_left_alone(surveys, tmp_path):
+    images = surveys[False].images_dir
+    cache = tmp_path / "cache"
+    reference, _ = _state_run(images, cache, tmp_path / "ref")
+    before = (cache / STATE_FILENAME).read_bytes()
+    lock = os.open(cache / f"{STATE_FILENAME}.lock", os.O_RDWR)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result, messages = _state_run(images, cache, tmp_path / "concurrent")
+    finally:
+        os.close(lock)
+    assert result == reference
+    assert len(messages) == 1 and "in use by another run" in messages[0]
+    assert (cache / STATE_FILENAME).read_bytes() == before
+
+
+def test_a_state_file_that_would_unpickle_is_never_executed(surveys, tmp_path):
+    images = surveys[False].images_dir
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    marker = tmp_path / "executed"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    with (cache / STATE_FILENAME).open("wb") as fh:
+        np.save(fh, np.array([Payload()], dtype=object), allow_pickle=True)
+    reference = _contract(_run(images, tmp_path / "ref").out)
+    result, messages = _state_run(images, cache, tmp_path / "out")
+    assert not marker.exists()
+    assert result == reference and len(messages) == 1
