@@ -10,6 +10,8 @@ Usage: ``dist_encode_worker.py IMAGE_DIR WORK_DIR``. One launch runs every case
   must report it (``*/error.txt``) instead of waiting forever.
 * ``cli``: the dedup command line (``run_from_args``) with classical hashes and
   :data:`CLI_FLAGS`, writing ``cli/out``.
+* ``verify``: the same command line with ``--verify``: the keypoint features are
+  sharded too (role ``features``), writing ``verify/out``.
 * ``deep``: a random-init SwinFpnHashCLR (seed 0 on every rank) encodes the list.
 
 Every encoder is wrapped in :class:`RankLog`, which writes the paths each rank
@@ -36,6 +38,7 @@ from mmselfsup_ext.argtypes import OneLineArgumentParser
 from mmselfsup_ext.dedup.cli import add_dedup_arguments, run_from_args
 from mmselfsup_ext.fileio.discover import discover_images
 from mmselfsup_ext.dedup.encoders import EncodeResult, Encoder
+from mmselfsup_ext.dedup.verify import FeatureEncoder
 
 CLI_FLAGS = ("--pairing", "all", "--threshold", "4", "--no-progress", "--no-report",
              "--workers", "1")
@@ -99,10 +102,10 @@ def build_deep_encoder() -> Encoder:
 
 
 def encode_calls(paths: list[Path], result_json: Path, cache_dir: Path
-                 ) -> Callable[[Callable[[], Encoder]], int]:
+                 ) -> Callable[[dict[str, Callable[[], Encoder]]], int]:
     """The rank-0 side of ``fake`` and ``deep``: encode in the ways the pipeline does."""
-    def run(factory: Callable[[], Encoder]) -> int:
-        encoder = factory()
+    def run(encoders: dict[str, Callable[[], Encoder]]) -> int:
+        encoder = encoders["codes"]()
         results = [encoder.encode(paths, progress=False),
                    CachedEncoder(encoder, cache_dir, chunk_size=3).encode(paths, progress=False),
                    encoder.encode([], progress=False),
@@ -128,11 +131,11 @@ class OtherWeightsOnRank1(DigestEncoder):
     identity = f"test/sha256/rank{os.environ.get('RANK', '0')}"
 
 
-def expect_error(paths: list[Path], error_txt: Path) -> Callable[[Callable[[], Encoder]], int]:
+def expect_error(paths: list[Path], error_txt: Path) -> Callable[[dict[str, Callable[[], Encoder]]], int]:
     """Rank-0 side of ``fail``/``mismatch``: write the error encoding raised."""
-    def run(factory: Callable[[], Encoder]) -> int:
+    def run(encoders: dict[str, Callable[[], Encoder]]) -> int:
         try:
-            factory().encode(paths, progress=False)
+            encoders["codes"]().encode(paths, progress=False)
         except RuntimeError as exc:
             error_txt.write_text(str(exc))
             return 0
@@ -147,15 +150,24 @@ def run_case(case: str, image_dir: Path, work_dir: Path) -> int:
     if case == "cli":
         args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
             [str(image_dir), "--out", str(case_dir / "out"), *CLI_FLAGS])
-        return run_distributed(lambda encoder: run_from_args(args, encoder),
-                               lambda: RankLog(ClassicalEncoder(["phash", "dhash"], 8), case_dir))
+        return run_distributed(lambda encoders: run_from_args(args, encoders["codes"]),
+                               {"codes": lambda: RankLog(ClassicalEncoder(["phash", "dhash"], 8),
+                                                         case_dir)})
+    if case == "verify":
+        args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
+            [str(image_dir), "--out", str(case_dir / "out"), *CLI_FLAGS, "--verify"])
+        return run_distributed(
+            lambda encoders: run_from_args(args, encoders["codes"],
+                                           feature_encoder=encoders["features"]),
+            {"codes": lambda: ClassicalEncoder(["phash"], 8),
+             "features": lambda: RankLog(FeatureEncoder(), case_dir)})
     paths = discover_images(image_dir)
     if case in ("fail", "mismatch"):
         build = BrokenOnRank1 if case == "fail" else OtherWeightsOnRank1
-        return run_distributed(expect_error(paths, case_dir / "error.txt"), build)
+        return run_distributed(expect_error(paths, case_dir / "error.txt"), {"codes": build})
     build = {"fake": DigestEncoder, "deep": build_deep_encoder}[case]
     return run_distributed(encode_calls(paths, case_dir / "result.json", case_dir / "cache"),
-                           lambda: RankLog(build(), case_dir))
+                           {"codes": lambda: RankLog(build(), case_dir)})
 
 
 def main(argv: list[str]) -> int:
@@ -163,7 +175,8 @@ def main(argv: list[str]) -> int:
     # One process group for all cases; run_distributed leaves a group it did not create.
     created = is_distributed_launch() and init_distributed()
     try:
-        cases = ["fake", "fail", "mismatch", "cli"] + (["deep"] if DEEP_CONFIG.is_file() else [])
+        cases = (["fake", "fail", "mismatch", "cli", "verify"]
+                 + (["deep"] if DEEP_CONFIG.is_file() else []))
         return max(run_case(case, image_dir, work_dir) for case in cases)
     finally:
         if created:

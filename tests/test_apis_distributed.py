@@ -36,7 +36,7 @@ def image_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("images")
     rng = np.random.default_rng(0)
     for i in range(4):
-        Image.fromarray(rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)).save(
+        Image.fromarray(rng.integers(0, 256, (160, 200, 3), dtype=np.uint8)).save(
             root / f"shot_{i:02d}.png")
     shutil.copy(root / "shot_01.png", root / "shot_04.png")
     (root / "shot_05.png").write_bytes(b"BAD image bytes")
@@ -65,7 +65,7 @@ def launched(image_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _single_process(build, paths: list[Path], tmp: Path) -> list[dict]:
     """The reference: the same calls on the unwrapped encoder in this process."""
     result_json = tmp / "single.json"
-    assert worker.encode_calls(paths, result_json, tmp / "single_cache")(build) == 0
+    assert worker.encode_calls(paths, result_json, tmp / "single_cache")({"codes": build}) == 0
     return json.loads(result_json.read_text())
 
 
@@ -102,8 +102,8 @@ def test_single_process_is_a_pass_through(image_dir: Path, monkeypatch: pytest.M
                                                 worker.DigestEncoder.identity)
     got = wrapped.encode(paths)
     assert worker.result_to_json(got) == worker.result_to_json(plain)
-    assert run_distributed(lambda factory: len(factory().encode(paths).ok_paths),
-                           worker.DigestEncoder) == 5
+    assert run_distributed(lambda encoders: len(encoders["codes"]().encode(paths).ok_paths),
+                           {"codes": worker.DigestEncoder}) == 5
     with pytest.raises(ValueError, match="Encoder protocol"):
         DistributedEncoder(object())
 
@@ -142,6 +142,23 @@ def test_dedup_cli_under_torchrun_writes_single_process_outputs(image_dir: Path,
     _check_sharded(launched / "cli", discover_images(image_dir))
 
 
+def test_features_are_sharded_and_verified_outputs_equal_one_process(
+        image_dir: Path, launched: Path, tmp_path: Path) -> None:
+    args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
+        [str(image_dir), "--out", str(tmp_path / "single"), *worker.CLI_FLAGS, "--verify"])
+    assert run_from_args(args, lambda: ClassicalEncoder(["phash"], 8)) == 0
+    for name in ("pairs.csv", "keep.txt", "remove.txt"):
+        assert ((launched / "verify" / "out" / "phash64" / name).read_text()
+                == (tmp_path / "single" / "phash64" / name).read_text()), name
+    readable = [p for p in discover_images(image_dir) if p.stat().st_size and
+                not p.read_bytes().startswith(b"BAD")]
+    assert (launched / "verify" / "rank0.txt").read_text().splitlines() == [
+        str(p) for p in readable[:3]]
+    assert (launched / "verify" / "rank1.txt").read_text().splitlines() == [
+        str(p) for p in readable[3:]]
+    assert "shot_04.png" in (launched / "verify" / "out" / "phash64" / "remove.txt").read_text()
+
+
 def test_deep_encoder_two_ranks_equal_single_process(image_dir: Path, launched: Path,
                                                      tmp_path: Path) -> None:
     if not worker.DEEP_CONFIG.is_file():
@@ -160,11 +177,12 @@ def test_deep_encoder_two_ranks_equal_single_process(image_dir: Path, launched: 
 
 
 def test_deep_script_under_torchrun_equals_single_process(image_dir: Path, tmp_path: Path) -> None:
-    """The shipped model via SwinFpnHashCLR_deduplication.py: 2 gloo ranks == 1 process."""
+    """The shipped model via SwinFpnHashCLR_deduplication.py, codes and keypoint features
+    sharded: 2 gloo ranks == 1 process."""
     script = Path(__file__).resolve().parents[1] / "SwinFpnHashCLR_deduplication.py"
     common = [str(image_dir), "--bits", "32", "64", "--batch-size", "1", "--img-size", "64",
               "--pairing", "all", "--threshold", "6", "--no-progress", "--no-report",
-              "--no-cache"]
+              "--no-cache", "--verify"]
     env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_ENV}
     env["OMP_NUM_THREADS"] = "1"
     single = subprocess.run([sys.executable, str(script), *common, "--out", str(tmp_path / "one")],

@@ -6,6 +6,10 @@ list of paths, :class:`DistributedEncoder` broadcasts the list, every rank encod
 one contiguous shard with its own copy of the wrapped encoder, and rank 0 gathers
 the shards and concatenates them, which restores the input order exactly.
 
+A run can shard several encoders (the codes, and with ``--verify`` the keypoint
+features): each has a role name, every request names the role, and a serving rank
+builds that role's encoder on its first request.
+
 Why rank 0 leads and the others serve, rather than every rank running the same
 script: the pipeline's :class:`~mmselfsup_ext.dedup.cache.CachedEncoder` encodes
 in chunks sized by each process's own speed, so ranks running it independently
@@ -14,8 +18,8 @@ may write ``--out``. Serving requests from rank 0 needs no change to the pipelin
 
     def main(argv=None):
         args = parser.parse_args(argv)
-        return run_distributed(lambda encoder: run_from_args(args, encoder),
-                               lambda: build_encoder(args))
+        return run_distributed(lambda encoders: run_from_args(args, encoders["codes"]),
+                               {"codes": lambda: build_encoder(args)})
 
 launched as ``torchrun --nproc-per-node N script.py IMAGE_DIR ...`` (or as a plain
 ``python script.py ...``, where :func:`run_distributed` runs in this process only).
@@ -23,7 +27,7 @@ launched as ``torchrun --nproc-per-node N script.py IMAGE_DIR ...`` (or as a pla
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -199,6 +203,9 @@ class DistributedEncoder:
     group : optional
         Process group of the requests (:func:`distributed_encode_group`); default
         the world group.
+    role : str
+        Name of the encoder among those the serving ranks build (see
+        :func:`serve_encode_requests`).
 
     Attributes
     ----------
@@ -206,9 +213,10 @@ class DistributedEncoder:
         Those of ``encoder`` (sharding never changes a code).
     """
 
-    def __init__(self, encoder: Encoder, group: Any = None) -> None:
+    def __init__(self, encoder: Encoder, group: Any = None, role: str = "codes") -> None:
         check_encoder(encoder)
         self.encoder = encoder
+        self.role = role
         self.tags: dict[str, int] = dict(encoder.tags)
         self.identity: str = encoder.identity
         self.group = group
@@ -251,7 +259,8 @@ class DistributedEncoder:
             raise RuntimeError("DistributedEncoder.encode runs on rank 0 only; other ranks "
                                "serve it with serve_encode_requests()")
         names = [str(p) for p in paths]
-        dist.broadcast_object_list([(_ENCODE, names, workers)], src=0, group=self.group)
+        dist.broadcast_object_list([(_ENCODE, self.role, names, workers)], src=0,
+                                   group=self.group)
         world = dist.get_world_size(self.group)
         bounds = shard_bounds(len(names), world)
         _, own = _encode_shard(self.encoder, None, names[bounds[0]:bounds[1]], workers,
@@ -289,17 +298,19 @@ class DistributedEncoder:
 
 def stop_serving(group: Any = None) -> None:
     """Release the ranks waiting in :func:`serve_encode_requests` (rank 0 only)."""
-    dist.broadcast_object_list([(_STOP, [], 0)], src=0, group=group)
+    dist.broadcast_object_list([(_STOP, "", [], 0)], src=0, group=group)
 
 
-def serve_encode_requests(build: Callable[[], Encoder], group: Any = None) -> int:
+def serve_encode_requests(builders: Mapping[str, Callable[[], Encoder]],
+                          group: Any = None) -> int:
     """Encode rank 0's requests until it says stop (ranks other than 0).
 
     Parameters
     ----------
-    build : callable
-        Builds this rank's encoder, on the first request only (so a run that ends
-        before encoding, such as a usage error, never loads a model here).
+    builders : mapping of str to callable
+        Role -> builder of this rank's encoder for that role, called on the role's
+        first request only (so a run that ends before encoding, such as a usage
+        error, never loads a model here).
     group : optional
         The group rank 0's :class:`DistributedEncoder` uses.
 
@@ -308,33 +319,35 @@ def serve_encode_requests(build: Callable[[], Encoder], group: Any = None) -> in
     int
         Number of requests served.
     """
-    encoder: Encoder | None = None
+    encoders: dict[str, Encoder | None] = dict.fromkeys(builders)
     served = 0
     while True:
         message: list[Any] = [None]
         dist.broadcast_object_list(message, src=0, group=group)
-        kind, names, workers = message[0]
+        kind, role, names, workers = message[0]
         if kind == _STOP:
             return served
         world, rank = dist.get_world_size(group), dist.get_rank(group)
         bounds = shard_bounds(len(names), world)
-        encoder, payload = _encode_shard(encoder, build, names[bounds[rank]:bounds[rank + 1]],
-                                         workers, False)
+        encoders[role], payload = _encode_shard(encoders[role], builders[role],
+                                                names[bounds[rank]:bounds[rank + 1]],
+                                                workers, False)
         dist.gather_object(payload, None, dst=0, group=group)
         served += 1
 
 
-def run_distributed(run: Callable[[Callable[[], Encoder]], int],
-                    build: Callable[[], Encoder]) -> int:
+def run_distributed(run: Callable[[Mapping[str, Callable[[], Encoder]]], int],
+                    builders: Mapping[str, Callable[[], Encoder]]) -> int:
     """Run a deduplication script on one process or on every rank of a ``torchrun`` launch.
 
     Parameters
     ----------
     run : callable
-        Takes a zero-argument encoder factory and returns an exit status, e.g.
-        ``lambda encoder: run_from_args(args, encoder)``. Called on rank 0 only.
-    build : callable
-        Builds the wrapped encoder (called on each rank that encodes).
+        Takes role -> zero-argument encoder factory and returns an exit status, e.g.
+        ``lambda encoders: run_from_args(args, encoders["codes"])``. Called on rank 0
+        only.
+    builders : mapping of str to callable
+        Role -> builder of that role's encoder (called on each rank that encodes).
 
     Returns
     -------
@@ -343,15 +356,19 @@ def run_distributed(run: Callable[[Callable[[], Encoder]], int],
         which write nothing.
     """
     if not is_distributed_launch():
-        return run(build)
+        return run(builders)
     created = init_distributed()
     group = distributed_encode_group()
     try:
         if not is_main_process():
-            serve_encode_requests(build, group)
+            serve_encode_requests(builders, group)
             return 0
+
+        def sharded(role: str) -> Callable[[], Encoder]:
+            return lambda: DistributedEncoder(builders[role](), group, role)
+
         try:
-            return run(lambda: DistributedEncoder(build(), group))
+            return run({role: sharded(role) for role in builders})
         finally:
             # Even after an error the other ranks wait for a message: release them.
             stop_serving(group)

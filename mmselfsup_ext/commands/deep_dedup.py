@@ -105,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         # Rank 0 runs the pipeline and writes --out; the other ranks only encode
         # their shard of each encode request and return 0.
         from ..apis.distributed import run_distributed
-        return run_distributed(lambda encoder: run_from_args(args, encoder),
-                               lambda: build_encoder(args))
+        from ..dedup.verify import FeatureEncoder
+        builders = {"codes": lambda: build_encoder(args),
+                    "features": lambda: FeatureEncoder(max_side=args.verify_max_side,
+                                                       n_features=args.max_features)}
+        return run_distributed(lambda encoders: run_from_args(
+            args, encoders["codes"], feature_encoder=encoders["features"]), builders)
     return run_from_args(args, lambda: build_encoder(args))
 

@@ -225,7 +225,8 @@ def _action_tag(args: argparse.Namespace, tags: list[str]) -> str | None:
     return args.act_on
 
 
-def _run(args: argparse.Namespace, encoder: EncoderLike) -> int:
+def _run(args: argparse.Namespace, encoder: EncoderLike,
+         feature_encoder: EncoderLike | None) -> int:
     if args.undo is not None:
         extra = [flag for flag, value in (("IMAGE_DIR", args.image_dir),
                                           ("--copy-unique-to", args.copy_unique_to),
@@ -239,7 +240,10 @@ def _run(args: argparse.Namespace, encoder: EncoderLike) -> int:
     options = _options(args)
     enc = encoder if isinstance(encoder, Encoder) else encoder()
     tag = _action_tag(args, list(enc.tags))
-    run = deduplicate_folder(args.image_dir, enc, args.out, options)
+    features = (feature_encoder() if options.verify and feature_encoder is not None
+                and not isinstance(feature_encoder, Encoder) else feature_encoder)
+    run = deduplicate_folder(args.image_dir, enc, args.out, options,
+                             feature_encoder=features if options.verify else None)
     print(format_table(run))
     if isinstance(run.encoded, CachedEncodeResult) and run.encoded.cache_path is not None:
         print(f"encodings cache: {run.encoded.n_cached} of {run.n_images} images reused "
@@ -274,7 +278,8 @@ def _run(args: argparse.Namespace, encoder: EncoderLike) -> int:
     return status
 
 
-def run_from_args(args: argparse.Namespace, encoder: EncoderLike) -> int:
+def run_from_args(args: argparse.Namespace, encoder: EncoderLike,
+                  feature_encoder: EncoderLike | None = None) -> int:
     """Run deduplication (or ``--undo``) from parsed arguments.
 
     Parameters
@@ -284,6 +289,9 @@ def run_from_args(args: argparse.Namespace, encoder: EncoderLike) -> int:
     encoder : Encoder or callable
         The encoder, or a zero-argument callable building it; a ``ValueError``
         it raises (bad method, bad checkpoint) is reported as a usage error.
+    feature_encoder : Encoder or callable, optional
+        With ``--verify``: the keypoint-feature extractor when it must differ from
+        the default one of the options (e.g. sharded across ``torchrun`` ranks).
 
     Returns
     -------
@@ -294,7 +302,7 @@ def run_from_args(args: argparse.Namespace, encoder: EncoderLike) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            return _run(args, encoder)
+            return _run(args, encoder, feature_encoder)
     except (UsageError, ValueError) as exc:
         sys.stderr.write(f"error: {one_line(exc)}\n")
         return 2
