@@ -35,10 +35,11 @@ def flight(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def verified(flight, tmp_path_factory):
+    """The pairwise keep rule (``cover``): coverage selection has tests of its own."""
     out = tmp_path_factory.mktemp("verify") / "out"
     run = deduplicate_folder(flight.images_dir, ClassicalEncoder(["phash"], 8), out,
-                             pairing="window", window=3, verify=True, progress=False,
-                             html_report=False)
+                             pairing="window", window=3, verify=True, keep_mode="cover",
+                             progress=False, html_report=False)
     return run, out
 
 
@@ -171,11 +172,11 @@ def test_cli_verify_runs_and_prints_the_table(flight, tmp_path):
     assert header[0] == "tag" and "verified" in header
     assert any(line.startswith("phash64") for line in proc.stdout.splitlines())
     summary = json.loads((tmp_path / "o" / "phash64" / "summary.json").read_text())
-    assert summary["verified"] is True and summary["keep_mode"] == "cover"
+    assert summary["verified"] is True and summary["keep_mode"] == "coverage"
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--verify", "--keep-mode", "component"], "--keep-mode cover"),
+    (["--verify", "--keep-mode", "component"], "--keep-mode coverage"),
     (["--min-overlap", "0.7"], "only with --verify"),
     (["--verify", "--min-overlap", "1.5"], "(0, 1]"),
     (["--verify", "--verify-knn", "2"], "--pairing all"),

@@ -96,14 +96,19 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
                         help="preferred image of a duplicate group (default first in capture "
                              "order)")
     search.add_argument("--keep-mode", choices=KEEP_MODES, default=None,
-                        help="cover (default): remove an image only if a kept image is its "
-                             "duplicate, so chains of overlapping shots keep their surface; "
-                             "component: one image per duplicate group (paper)")
+                        help="coverage (default with --verify): remove an image only if the "
+                             "kept images, projected through verified homographies, still "
+                             "show --min-coverage of it; cover (default without): remove an "
+                             "image only if a kept image is its duplicate; component: one image "
+                             "per duplicate group (paper)")
+    search.add_argument("--min-coverage", type=number_in(0.0, 1.0, low_open=True), default=0.99,
+                        metavar="F", help="--keep-mode coverage: share of a removed image the "
+                                          "kept ones must show (default 0.99)")
     verify = parser.add_argument_group(
         "geometric verification (judge hash candidates by their measured overlap)")
     verify.add_argument("--verify", action="store_true",
                         help="match keypoints on candidate pairs; duplicate iff the verified "
-                             "overlap >= --min-overlap (needs --keep-mode cover)")
+                             "overlap >= --min-overlap")
     verify.add_argument("--min-overlap", type=number_in(0.0, 1.0, low_open=True), default=0.5, metavar="F",
                         help="shared surface / smaller footprint that makes a duplicate "
                              "(default 0.5)")

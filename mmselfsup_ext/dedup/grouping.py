@@ -16,10 +16,12 @@ __all__ = ["KEEP_POLICIES", "KEEP_MODES", "SHARPNESS_SIDE", "duplicate_component
            "choose_keepers", "priority_order", "policy_score", "sharpness", "size_key"]
 
 KEEP_POLICIES = ("first", "sharpest", "largest")
-# ``cover``: greedy in policy order, an image goes only if a kept image is its duplicate
-# (a chain A~B~C with A, C disjoint keeps A and C). ``component``: one image per
-# connected component (the paper), which drops C's surface in that chain.
-KEEP_MODES = ("cover", "component")
+# ``coverage`` (with verification): an image goes only if the kept images, projected
+# into it through verified homographies, still show (almost) all of it. ``cover``:
+# greedy in policy order, an image goes only if a kept image is its duplicate (a chain
+# A~B~C with A, C disjoint keeps A and C). ``component``: one image per connected
+# component (the paper), which drops C's surface in that chain.
+KEEP_MODES = ("coverage", "cover", "component")
 
 # Sharpness is measured at a common scale: the variance of the Laplacian depends
 # on resolution, so a 20 MP and a 5 MP copy are compared after both are reduced

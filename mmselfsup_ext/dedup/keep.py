@@ -1,9 +1,11 @@
 """Keep decisions: which images of the duplicate graph stay and which go.
 
-``component`` (the paper) keeps one image per connected group of duplicates.
-``cover`` visits images in preference order and removes one only if an image
-already kept is its duplicate, so a chain A~B~C whose ends share nothing keeps
-A and C. The preference comes from the keep policy (:mod:`.grouping`).
+``coverage`` (the default with verification, :mod:`.coverage`) removes an image only
+if the kept images still show almost all of it. ``component`` (the paper) keeps one
+image per connected group of duplicates. ``cover`` visits images in preference order
+and removes one only if an image already kept is its duplicate, so a chain A~B~C
+whose ends share nothing keeps A and C. The preference comes from the keep policy
+(:mod:`.grouping`).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from functools import partial
 
 import numpy as np
 
+from .coverage import coverage_keep
 from .grouping import choose_keepers, duplicate_components, policy_score, priority_order
 from .options import DedupOptions, resolve_options
 from .parallel import ordered_map
@@ -76,11 +79,11 @@ def cover_keep(n: int, i: np.ndarray, j: np.ndarray, duplicate: np.ndarray,
     return keep
 
 
-def _policy_scores(search: DuplicateSearch, components: list[np.ndarray], policy: str,
+def _policy_scores(search: DuplicateSearch, members: list[int], policy: str,
                    files: Sequence[str | os.PathLike] | None, options: DedupOptions,
                    cache: dict[str, object]) -> Callable[[int], object] | None:
-    """Score function of the images in duplicate groups (None for ``first``)."""
-    if policy == "first" or not components:
+    """Score function of the images ``members`` (None for ``first``)."""
+    if policy == "first" or not members:
         return None
     n = len(search.paths)
     files = list(search.paths if files is None else files)
@@ -90,7 +93,6 @@ def _policy_scores(search: DuplicateSearch, components: list[np.ndarray], policy
     def key(p: int) -> str:
         return f"{policy}:{files[p]}"
 
-    members = sorted({int(p) for comp in components for p in comp})
     needed = [p for p in members if key(p) not in cache]
     scores = ordered_map(partial(policy_score, policy), [files[p] for p in needed],
                          options.workers, options.progress, desc=f"{policy} scores")
@@ -112,12 +114,13 @@ def select_keepers(search: DuplicateSearch, options: DedupOptions | None = None,
     options : DedupOptions, optional
         Settings; used here: ``keep`` (preference: ``first`` in capture order,
         ``sharpest`` by variance of the Laplacian, ``largest`` by pixels then
-        bytes; ties go to the earliest image), ``keep_mode`` (``cover`` by
-        default, or ``component``), ``workers`` and ``progress`` (measuring).
+        bytes; ties go to the earliest image), ``keep_mode`` (``coverage`` by
+        default after verification, ``cover`` otherwise, or ``component``),
+        ``min_coverage``, ``workers`` and ``progress`` (measuring).
     files : sequence of path-like, optional
         Files to measure for ``sharpest``/``largest`` (aligned with
         ``search.paths``; default ``search.paths``). Only images in duplicate
-        groups are opened.
+        groups (``coverage``: with a verified neighbour) are opened.
     score_cache : dict, optional
         ``"<policy>:<file>"`` -> score, filled and reused (tags share images).
     **settings
@@ -140,13 +143,28 @@ def select_keepers(search: DuplicateSearch, options: DedupOptions | None = None,
     n = len(search.paths)
     components = duplicate_components(n, search.i[search.duplicate],
                                       search.j[search.duplicate])
-    cache = {} if score_cache is None else score_cache
-    score = _policy_scores(search, components, options.keep, files, options, cache)
-    keepers = choose_keepers(components, options.keep, score)
     mode = options.resolved_keep_mode
-    if mode == "cover":
-        removed = ~cover_keep(n, search.i, search.j, search.duplicate,
-                              priority_order(n, components, score))
+    if mode == "coverage" and (search.homography is None or search.image_sizes is None):
+        raise ValueError("keep_mode 'coverage' needs a verified search (homographies and "
+                         "image sizes): run with verify")
+    if mode == "coverage":
+        ok = search.verify_status == "ok"
+        members = sorted(set(search.i[ok].tolist()) | set(search.j[ok].tolist()))
+    else:
+        members = sorted({int(p) for comp in components for p in comp})
+    cache = {} if score_cache is None else score_cache
+    score = _policy_scores(search, members, options.keep, files, options, cache)
+    keepers = choose_keepers(components, options.keep, score)
+    order = priority_order(n, [np.asarray(members, dtype=np.int64)], score)
+    selection = None
+    pairwise = ~cover_keep(n, search.i, search.j, search.duplicate, order)
+    if mode == "coverage":
+        selection = coverage_keep(n, search.i, search.j, search.homography,
+                                  search.verify_status, search.image_sizes, order,
+                                  options.min_coverage)
+        removed = ~selection.keep
+    elif mode == "cover":
+        removed = pairwise
     else:
         removed = np.zeros(n, dtype=bool)
         for comp, kept in zip(components, keepers):
@@ -155,7 +173,8 @@ def select_keepers(search: DuplicateSearch, options: DedupOptions | None = None,
     return KeepDecision(components=components, keepers=keepers,
                         keep=np.flatnonzero(~removed).astype(np.int64),
                         remove=np.flatnonzero(removed).astype(np.int64), policy=options.keep,
-                        mode=mode)
+                        mode=mode, coverage=selection,
+                        n_pairwise_removed=int(pairwise.sum()) if selection else None)
 
 
 def find_duplicates_to_remove(codes: np.ndarray, paths: Sequence[str | os.PathLike],

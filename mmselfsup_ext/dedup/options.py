@@ -66,9 +66,14 @@ class DedupOptions:
         (default ``bits // 8``).
     keep : {"first", "sharpest", "largest"}, default "first"
         Preferred image of a duplicate group.
-    keep_mode : {"cover", "component"}, optional
-        ``cover`` (default): remove an image only if a kept image is its duplicate;
-        ``component``: one image per connected group (the paper).
+    keep_mode : {"coverage", "cover", "component"}, optional
+        ``coverage`` (default with ``verify``): remove an image only if the kept
+        images, projected into it through verified homographies, still show
+        ``min_coverage`` of it; ``cover`` (default without): remove an image only if
+        a kept image is its duplicate; ``component``: one image per connected
+        group (the paper).
+    min_coverage : float, default 0.99
+        ``coverage`` mode: share of a removed image the kept ones must show.
     verify : bool, default False
         Judge candidate pairs by their geometrically verified overlap.
     min_overlap : float, default 0.5
@@ -124,6 +129,7 @@ class DedupOptions:
     report_radius: int | None = None
     keep: str = "first"
     keep_mode: str | None = None
+    min_coverage: float = 0.99
     verify: bool = False
     min_overlap: float = 0.5
     verify_max_side: int = 640
@@ -153,6 +159,7 @@ class DedupOptions:
         check_choice(self.keep, KEEP_POLICIES, name("keep"))
         if self.keep_mode is not None:
             check_choice(self.keep_mode, KEEP_MODES, name("keep_mode"))
+        check_number(self.min_coverage, name("min_coverage"), 0.0, 1.0, low_open=True)
         check_number(self.min_overlap, name("min_overlap"), 0.0, 1.0, low_open=True)
         check_int(self.verify_max_side, name("verify_max_side"), minimum=32)
         check_int(self.max_features, name("max_features"), minimum=1)
@@ -196,8 +203,18 @@ class DedupOptions:
                     raise ValueError(f"{self._name(attribute)} applies only with "
                                      f"{self._setting('candidates', 'codes')} or both")
         if self.verify and self.keep_mode == "component":
-            raise ValueError(f"{self._name('verify')} needs {self._setting('keep_mode', 'cover')}"
-                             ": an image is removed only when a kept image covers it")
+            raise ValueError(f"{self._name('verify')} needs {self._setting('keep_mode', 'coverage')}"
+                             f" or {self._setting('keep_mode', 'cover')}: one image per group "
+                             "would drop the surface only its other members show")
+        if self.keep_mode == "coverage" and not self.verify:
+            raise ValueError(f"{self._setting('keep_mode', 'coverage')} needs "
+                             f"{self._name('verify')}: coverage is measured through the "
+                             "verified homographies")
+        if (self.min_coverage != defaults["min_coverage"]
+                and self.resolved_keep_mode != "coverage"):
+            raise ValueError(f"{self._name('min_coverage')} applies only with "
+                             f"{self._setting('keep_mode', 'coverage')} (the default with "
+                             f"{self._name('verify')})")
 
     @property
     def otsu_source(self) -> str:
@@ -211,8 +228,8 @@ class DedupOptions:
 
     @property
     def resolved_keep_mode(self) -> str:
-        """The keep mode in effect."""
-        return self.keep_mode or "cover"
+        """The keep mode in effect: ``coverage`` with ``verify``, else ``cover``."""
+        return self.keep_mode or ("coverage" if self.verify else "cover")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, *, cache_dir: str | os.PathLike | None

@@ -1,8 +1,10 @@
 """``report.html``: one self-contained page (images embedded as base64).
 
 Per tag: the distance histogram with the threshold line, and the duplicate groups
-as thumbnails with the kept image marked. Groups are capped so a run with
-thousands of groups still gives a page a browser opens quickly.
+as thumbnails with the kept image marked. With coverage-preserving selection, each
+removed image is shown with the outlines of the kept images that cover it, projected
+through the verified homographies, beside those images. Groups are capped so a run
+with thousands of groups still gives a page a browser opens quickly.
 """
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image, ImageDraw
 
 from ..fileio.discover import relative_posix
 from ..fileio.loading import UnreadableImageError, load_image
 from .results import DedupRun, TagOutcome
 from .summary import run_rows
+from .verify.geometry import warp_outline
 from .writers import atomic_write_text
 
 __all__ = ["MAX_GROUPS", "MAX_THUMBS_PER_GROUP", "THUMB_SIZE", "histogram_png",
@@ -88,15 +92,28 @@ def _data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _thumbnail(path: Path) -> str | None:
+def _thumbnail_image(path: Path) -> Image.Image | None:
     try:
         img = load_image(path, min_size=THUMB_SIZE)
     except UnreadableImageError:
         return None
     img.thumbnail((THUMB_SIZE, THUMB_SIZE))
+    return img
+
+
+def _jpeg_uri(img: Image.Image) -> str:
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=80)
     return _data_uri(buf.getvalue(), "image/jpeg")
+
+
+def _thumbnail(path: Path) -> str | None:
+    img = _thumbnail_image(path)
+    return None if img is None else _jpeg_uri(img)
+
+
+# Outline colours of the coverers, in the order their thumbnails are shown.
+_OUTLINE_COLOURS = ("#2a2", "#17c", "#e80", "#a3c", "#0aa", "#c33", "#885", "#555")
 
 
 def _group_html(outcome: TagOutcome, files: list[Path], comp: np.ndarray, kept: int,
@@ -122,6 +139,73 @@ def _group_html(outcome: TagOutcome, files: list[Path], comp: np.ndarray, kept: 
             f'<div class="thumbs">{"".join(cells)}</div>{extra}</div>')
 
 
+def _projections(outcome: TagOutcome) -> dict[tuple[int, int], np.ndarray]:
+    """``(y, x) -> homography`` mapping image y's pixels into image x's."""
+    search = outcome.search
+    found: dict[tuple[int, int], np.ndarray] = {}
+    for a, b, h in zip(search.i.tolist(), search.j.tolist(), search.homography):
+        if np.all(np.isfinite(h)):
+            found[(a, b)] = h
+            found[(b, a)] = np.linalg.inv(h)
+    return found
+
+
+def _covered_html(outcome: TagOutcome, files: list[Path], removed: int, coverers: list[int],
+                  projections: dict[tuple[int, int], np.ndarray],
+                  thumbs: dict[str, str | None]) -> str:
+    """A removed image with its coverers' projected outlines, then the coverers."""
+    search, selection = outcome.search, outcome.decision.coverage
+    shown = coverers[:MAX_THUMBS_PER_GROUP - 1]
+    base = _thumbnail_image(files[removed])
+    if base is None:
+        picture = '<div class="note">(no preview)</div>'
+    else:
+        canvas = base.convert("RGB")
+        draw = ImageDraw.Draw(canvas)
+        width, height = search.image_sizes[removed]
+        scale = np.array([canvas.width / width, canvas.height / height])
+        for colour, y in zip(_OUTLINE_COLOURS, shown):
+            quad = warp_outline(projections[(y, removed)], tuple(search.image_sizes[y]))
+            if quad is not None:
+                draw.polygon([tuple(pt) for pt in (quad * scale).tolist()], outline=colour,
+                             width=2)
+        picture = f'<img src="{_jpeg_uri(canvas)}" alt="{html.escape(search.paths[removed])}">'
+    cells = [f'<figure>{picture}<figcaption>removed {html.escape(search.paths[removed])}, '
+             f'{100 * selection.coverage[removed]:.1f}% shown by kept images</figcaption>'
+             "</figure>"]
+    for colour, y in zip(_OUTLINE_COLOURS, shown):
+        key = str(files[y])
+        if key not in thumbs:
+            thumbs[key] = _thumbnail(files[y])
+        name = html.escape(search.paths[y])
+        img = (f'<img src="{thumbs[key]}" alt="{name}" style="border-color:{colour}">'
+               if thumbs[key] else '<div class="note">(no preview)</div>')
+        cells.append(f'<figure class="kept">{img}<figcaption><b>kept</b> {name}</figcaption>'
+                     "</figure>")
+    return f'<div class="group"><div class="thumbs">{"".join(cells)}</div></div>'
+
+
+def _coverage_section(outcome: TagOutcome, files: list[Path],
+                      thumbs: dict[str, str | None]) -> list[str]:
+    selection = outcome.decision.coverage
+    s = outcome.summary
+    parts = [f'<h3>Removed images and the kept images that cover them</h3>'
+             f'<p>An image is removed only if the kept images, projected through the '
+             f'verified homographies, show at least {100 * selection.min_coverage:.0f}% of '
+             f'it. Estimated surface retained: {100 * s["estimated_coverage_retained"]:.1f}%'
+             f'; the pairwise rule would have removed {s["n_pairwise_removed"]} images; '
+             f'{s["n_doubtful_pairs"]} pairs with disagreeing geometry were not used.</p>']
+    projections = _projections(outcome)
+    removed = sorted(selection.coverers)
+    for x in removed[:MAX_GROUPS]:
+        parts.append(_covered_html(outcome, files, x, selection.coverers[x], projections,
+                                   thumbs))
+    if len(removed) > MAX_GROUPS:
+        parts.append(f'<p class="note">{len(removed) - MAX_GROUPS} more removed images not '
+                     f'shown; see {html.escape(outcome.tag)}/remove.txt.</p>')
+    return parts
+
+
 def _tag_section(outcome: TagOutcome, files: list[Path], thumbs: dict[str, str | None]
                  ) -> str:
     s = outcome.summary
@@ -144,6 +228,9 @@ def _tag_section(outcome: TagOutcome, files: list[Path], thumbs: dict[str, str |
                        for k, v in s["thresholds"].items())
         parts.append(f"<table><tr><th>group</th><th>T</th></tr>{rows}</table>")
     decision = outcome.decision
+    if decision.coverage is not None:
+        parts += _coverage_section(outcome, files, thumbs)
+        return "\n".join(parts)
     for comp, kept in list(zip(decision.components, decision.keepers))[:MAX_GROUPS]:
         parts.append(_group_html(outcome, files, comp, kept, thumbs))
     hidden = len(decision.components) - MAX_GROUPS

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .coverage import CoverageSelection
 from .encoders import EncodeResult
 
 __all__ = ["DuplicateSearch", "KeepDecision", "TagOutcome", "DedupRun"]
@@ -50,6 +51,8 @@ class DuplicateSearch:
         pixels to the second's (NaN where no plausible model was found).
     min_overlap : float or None
         Overlap threshold of the verification.
+    image_sizes : ndarray or None
+        After verification: ``(N, 2)`` original ``(width, height)`` of each image.
     """
 
     i: np.ndarray
@@ -73,6 +76,7 @@ class DuplicateSearch:
     verify_status: np.ndarray | None = None
     homography: np.ndarray | None = None
     min_overlap: float | None = None
+    image_sizes: np.ndarray | None = None
 
     @property
     def n_duplicate_pairs(self) -> int:
@@ -97,6 +101,11 @@ class KeepDecision:
         Keep policy used.
     mode : str
         Keep mode used (see :func:`select_keepers`).
+    coverage : CoverageSelection or None
+        ``coverage`` mode: what each removed image is covered by, the coverage
+        estimates and the doubtful pairs.
+    n_pairwise_removed : int or None
+        ``coverage`` mode: images the pairwise ``cover`` rule would have removed.
     """
 
     components: list[np.ndarray]
@@ -105,6 +114,8 @@ class KeepDecision:
     remove: np.ndarray
     policy: str
     mode: str
+    coverage: CoverageSelection | None = None
+    n_pairwise_removed: int | None = None
 
 
 @dataclass

@@ -336,4 +336,4 @@ def verify_search(search: DuplicateSearch, codes: np.ndarray, i: np.ndarray, j: 
     return replace(search, i=i, j=j, distance=np.asarray(distance, dtype=np.int64),
                    duplicate=overlap >= min_overlap, overlap=overlap, inliers=inliers,
                    verify_status=status, homography=homography,
-                   min_overlap=float(min_overlap))
+                   min_overlap=float(min_overlap), image_sizes=features.original_sizes())

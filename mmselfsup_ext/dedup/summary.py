@@ -94,6 +94,16 @@ def build_summary(tag: str, bits: int, search: DuplicateSearch, decision: KeepDe
         "n_cached": int(n_cached),
         "verified": search.overlap is not None,
     }
+    selection = decision.coverage
+    if selection is not None:
+        removed = selection.coverage[~selection.keep]
+        summary.update({
+            "min_coverage": selection.min_coverage,
+            "estimated_coverage_retained": round(float(selection.retained), 6),
+            "removed_coverage_min": round(float(removed.min()), 6) if removed.size else None,
+            "n_pairwise_removed": decision.n_pairwise_removed,
+            "n_doubtful_pairs": len(selection.doubtful_pairs),
+        })
     if search.overlap is not None:
         summary.update({
             "n_verified": int(search.i.size),

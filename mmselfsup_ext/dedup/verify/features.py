@@ -359,6 +359,11 @@ class FeatureStore:
                                         "little") if present else 0
                          for row, present in zip(self.rows, self.present)], dtype=np.uint64)
 
+    def original_sizes(self) -> np.ndarray:
+        """``(N, 2)`` original ``(width, height)`` of each image (0 where absent)."""
+        header = self.rows[:, :4 * _HEADER].copy().view(np.int32)
+        return np.where(self.present[:, None], header[:, 3:5], 0).astype(np.int64)
+
     def n_keypoints(self) -> np.ndarray:
         """Keypoints per image (0 where absent)."""
         counts = self.rows[:, :4].copy().view(np.int32).ravel()

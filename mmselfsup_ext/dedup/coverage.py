@@ -1,0 +1,246 @@
+"""Coverage-preserving selection: remove a photo only if the kept ones still show it.
+
+A pairwise duplicate rule (remove B when a kept A overlaps it by >= 50 %) drops the
+other half of B; a crack seen only there goes with it. Here each image is a raster of
+``GRID x GRID`` cells in its own pixels, and every verified pair projects the outline
+of one image into the other through its homography: the cells whose centres fall
+inside are "shown by" the neighbour. An image is removed only if its kept neighbours
+together show at least ``min_coverage`` of its cells.
+
+Decisions hold as a set: images are considered for removal in the reverse of the keep
+preference (``--keep first``: the last shot first), and an image is removed only if,
+besides being covered itself, every image removed earlier that it helps cover stays
+covered without it. No removed image ever counts as a coverer.
+
+Doubtful geometry never removes an image. Only pairs verified ``ok`` with a finite,
+convex projection are used, and a neighbour whose projection disagrees with the one
+implied through a third image (a triangle x, y, z of verified pairs where mapping z
+into x directly and through y land more than ``CHAIN_TOLERANCE`` of x's diagonal apart)
+is not used to cover anything (compared on the surface all three show, where the
+fits are constrained): the images those pairs would have covered are kept, and the
+pairs are counted.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..validation import check_int, check_number
+from .verify.geometry import warp_outline
+
+__all__ = ["CHAIN_TOLERANCE", "GRID", "CoverageSelection", "coverage_keep"]
+
+#: Cells per image side (GRID * GRID cells; 32 -> a cell is 1/1024 of the image).
+GRID = 32
+#: Largest disagreement, as a fraction of the image diagonal, between a projection and
+#: the same projection composed through a third image.
+CHAIN_TOLERANCE = 0.05
+
+
+@dataclass
+class CoverageSelection:
+    """Outcome of :func:`coverage_keep`.
+
+    Attributes
+    ----------
+    keep : ndarray
+        ``bool`` (N,) keep mask.
+    coverage : ndarray
+        ``float64`` (N,): fraction of each image's cells shown by the kept images
+        other than itself (1 - what removing it would lose).
+    coverers : dict of int to list of int
+        Removed image -> the kept images whose projections cover it.
+    doubtful_pairs : set of (int, int)
+        Pairs left out because their projection disagreed with a chain through a
+        third image.
+    retained : float
+        Estimated surface of the kept images / surface of all images, from the same
+        projections (the union of a set is built image by image in index order, each
+        adding the cells its earlier members do not show).
+    min_coverage : float
+        The required share of a removed image.
+    """
+
+    keep: np.ndarray
+    coverage: np.ndarray
+    coverers: dict[int, list[int]]
+    doubtful_pairs: set[tuple[int, int]]
+    retained: float
+    min_coverage: float
+
+
+def _cell_centres(size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    xs = (np.arange(GRID) + 0.5) * w / GRID
+    ys = (np.arange(GRID) + 0.5) * h / GRID
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+def _cells_inside(quad: np.ndarray, centres: np.ndarray) -> int:
+    """Bitmask of the centres inside a convex, counter-clockwise (y down) quad."""
+    edges = np.roll(quad, -1, axis=0) - quad
+    rel = centres[:, None, :] - quad[None, :, :]
+    cross = edges[None, :, 0] * rel[:, :, 1] - edges[None, :, 1] * rel[:, :, 0]
+    inside = np.all(cross >= 0, axis=1)
+    return int.from_bytes(np.packbits(inside, bitorder="little").tobytes(), "little")
+
+
+def _project(h: np.ndarray, points: np.ndarray) -> np.ndarray:
+    mapped = np.c_[points, np.ones(len(points))] @ h.T
+    return mapped[:, :2] / mapped[:, 2:]
+
+
+def _inside(points: np.ndarray, size: np.ndarray) -> np.ndarray:
+    return np.all((points >= 0) & (points <= size), axis=1)
+
+
+def _doubtful(pairs: dict[tuple[int, int], np.ndarray], sizes: np.ndarray) -> set:
+    """Pairs in a triangle whose direct and chained projections disagree.
+
+    Compared where all three images see the same surface (a homography is fitted
+    on the shared region and extrapolates freely outside it): z's cell centres that
+    land inside x directly and inside y on the way.
+    """
+    neighbours: dict[int, set[int]] = {}
+    for a, b in pairs:
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    bad: set[tuple[int, int]] = set()
+    for x, around in neighbours.items():
+        tolerance = CHAIN_TOLERANCE * float(np.hypot(*sizes[x]))
+        ordered = sorted(around)
+        for p, y in enumerate(ordered):
+            for z in ordered[p + 1:]:
+                if (y, z) not in pairs:
+                    continue
+                points = _cell_centres(tuple(sizes[z]))
+                direct = _project(pairs[(z, x)], points)
+                via = _project(pairs[(z, y)], points)
+                shared = _inside(direct, sizes[x]) & _inside(via, sizes[y])
+                if not shared.any():
+                    continue
+                chained = _project(pairs[(y, x)], via[shared])
+                if np.max(np.hypot(*(direct[shared] - chained).T)) > tolerance:
+                    bad |= {(x, y), (y, x), (x, z), (z, x), (y, z), (z, y)}
+    return bad
+
+
+def _popcount(mask: int) -> int:
+    return mask.bit_count()
+
+
+def coverage_keep(n: int, i: np.ndarray, j: np.ndarray, homography: np.ndarray,
+                  status: Sequence[str], sizes: np.ndarray, order: np.ndarray,
+                  min_coverage: float = 0.99) -> CoverageSelection:
+    """Keep a set of images that still shows (almost) all of every removed image.
+
+    Parameters
+    ----------
+    n : int
+        Number of images.
+    i, j : ndarray
+        Verified pairs (P,), positions into the images.
+    homography : ndarray
+        ``(P, 3, 3)`` map from image ``i[p]``'s original pixels to ``j[p]``'s (NaN
+        where none).
+    status : sequence of str
+        Verification status per pair; only ``"ok"`` pairs are used.
+    sizes : ndarray
+        ``(N, 2)`` original ``(width, height)`` of each image.
+    order : ndarray
+        Permutation of ``range(n)``, most preferred to keep first; images are
+        considered for removal from the end.
+    min_coverage : float, default 0.99
+        Fraction of an image's cells its kept neighbours must show for it to go.
+
+    Returns
+    -------
+    CoverageSelection
+
+    Examples
+    --------
+    Three 100 x 100 shots in a row, 50 px apart: the middle one is shown half by each
+    neighbour, so it goes; the ends are kept.
+
+    >>> shift = lambda dx: np.array([[1, 0, dx], [0, 1, 0], [0, 0, 1.0]])
+    >>> h = np.stack([shift(-50), shift(-50), shift(-100)])
+    >>> sizes = np.array([[100, 100]] * 3)
+    >>> picked = coverage_keep(3, np.array([0, 1, 0]), np.array([1, 2, 2]), h,
+    ...                        ["ok"] * 3, sizes, np.arange(3))
+    >>> picked.keep.tolist(), picked.coverers
+    ([True, False, True], {1: [0, 2]})
+    """
+    n = check_int(n, "n", minimum=0)
+    min_coverage = check_number(min_coverage, "min_coverage", 0.0, 1.0, low_open=True)
+    i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+    homography = np.asarray(homography, dtype=np.float64).reshape(-1, 3, 3)
+    sizes = np.asarray(sizes, dtype=np.float64).reshape(-1, 2)
+    order = np.asarray(order, dtype=np.int64)
+    if not i.shape == j.shape == (len(homography),) == (len(status),):
+        raise ValueError("i, j, homography and status must have one entry per pair")
+    if sizes.shape[0] != n or order.shape != (n,) or not np.array_equal(np.sort(order),
+                                                                        np.arange(n)):
+        raise ValueError(f"sizes must be (n, 2) and order a permutation of range({n})")
+    # Directed projections: (y, x) -> homography mapping y's pixels into x's.
+    maps: dict[tuple[int, int], np.ndarray] = {}
+    for a, b, h, st in zip(i.tolist(), j.tolist(), homography, status):
+        if st != "ok" or a == b or not np.all(np.isfinite(h)):
+            continue
+        try:
+            back = np.linalg.inv(h)
+        except np.linalg.LinAlgError:
+            continue
+        maps[(a, b)], maps[(b, a)] = h, back
+    doubtful = _doubtful(maps, sizes)
+    centres = {}
+    shows: dict[int, dict[int, int]] = {x: {} for x in range(n)}  # x -> {y: mask of x}
+    for (y, x), h in maps.items():
+        if (y, x) in doubtful:
+            continue
+        quad = warp_outline(h, tuple(sizes[y]))
+        if quad is None:
+            continue
+        if x not in centres:
+            centres[x] = _cell_centres(tuple(sizes[x]))
+        mask = _cells_inside(quad, centres[x])
+        if mask:
+            shows[x][y] = mask
+    need = int(np.ceil(min_coverage * GRID * GRID - 1e-9))
+    keep = np.ones(n, bool)
+
+    def shown(x: int, without: int = -1) -> int:
+        union = 0
+        for y, mask in shows[x].items():
+            if keep[y] and y != without:
+                union |= mask
+        return union
+
+    for x in order[::-1].tolist():
+        if _popcount(shown(x)) < need:
+            continue
+        dependents = [z for z in shows[x] if not keep[z] and x in shows[z]]
+        if all(_popcount(shown(z, without=x)) >= need for z in dependents):
+            keep[x] = False
+    coverage = np.array([_popcount(shown(x)) / (GRID * GRID) for x in range(n)])
+    coverers = {x: sorted(y for y in shows[x] if keep[y]) for x in np.flatnonzero(~keep).tolist()}
+    return CoverageSelection(keep, coverage, coverers, {p for p in doubtful if p[0] < p[1]},
+                             _retained(shows, keep), min_coverage)
+
+
+def _retained(shows: dict[int, dict[int, int]], keep: np.ndarray) -> float:
+    """Estimated union of the kept images over the union of all, in image areas."""
+    def union(members: np.ndarray) -> float:
+        total = 0.0
+        for x in np.flatnonzero(members).tolist():
+            seen = 0
+            for y, mask in shows[x].items():
+                if y < x and members[y]:
+                    seen |= mask
+            total += 1.0 - _popcount(seen) / (GRID * GRID)
+        return total
+
+    everything = union(np.ones_like(keep))
+    return union(keep) / everything if everything else 1.0
