@@ -8,18 +8,51 @@ Example::
 Prints one row per ``<tag>`` of every output folder given (precision, recall, F1 over the
 candidate pairs; recall and F1 over all true pairs; ROC-AUC; dedup rate; ideal dedup rate;
 coverage retained; the ideal coverage-preserving dedup rate; removed / ideal removed;
-distractors removed) and writes ``scores.json`` into each output folder. Definitions:
+distractors removed) and writes ``scores.json`` into each output folder, plus
+``<tag>/coverage_map.png`` (surface kept, lost and never photographed, per wall), which
+is also added to the folder's ``report.html``. Definitions:
 ``mmselfsup_ext.evaluation.scoring``.
 """
 from __future__ import annotations
 
 import argparse
+import base64
+import html
 import json
+import re
 import sys
 from pathlib import Path
 
 from mmselfsup_ext.argtypes import OneLineArgumentParser, number_in
-from mmselfsup_ext.evaluation.scoring import format_table, score_dedup
+from mmselfsup_ext.evaluation.coverage_map import coverage_map
+from mmselfsup_ext.evaluation.scoring import format_table, load_ground_truth, score_dedup
+
+_SECTION = re.compile(r'<section id="ground-truth-coverage">.*?</section>\n?', re.S)
+
+
+def write_coverage_maps(outdir: Path, ground_truth: Path, tags: list[str]) -> list[Path]:
+    """``<tag>/coverage_map.png`` per tag, also shown in ``report.html`` when there is one."""
+    gt = load_ground_truth(ground_truth)
+    index = {name: k for k, name in enumerate(gt.files)}
+    written, figures = [], []
+    for tag in tags:
+        kept = [index[name.rsplit("/", 1)[-1]]
+                for name in (outdir / tag / "keep.txt").read_text(encoding="utf-8").split()
+                if name.rsplit("/", 1)[-1] in index]
+        png = outdir / tag / "coverage_map.png"
+        coverage_map(gt, kept).save(png)
+        written.append(png)
+        data = base64.b64encode(png.read_bytes()).decode("ascii")
+        figures.append(f'<h3>{html.escape(tag)}</h3><img alt="coverage map of '
+                       f'{html.escape(tag)}" src="data:image/png;base64,{data}">')
+    report = outdir / "report.html"
+    if report.is_file():
+        section = ('<section id="ground-truth-coverage"><h2>Surface kept (ground truth)</h2>'
+                   '<p>Green: shown by a kept image; red: shown only by removed images '
+                   '(lost); white: never photographed.</p>' + "".join(figures) + "</section>\n")
+        page = _SECTION.sub("", report.read_text(encoding="utf-8"))
+        report.write_text(page.replace("</body>", section + "</body>"), encoding="utf-8")
+    return written
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             out = outdir / "scores.json"
             out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
             written.append(str(out))
+            written += map(str, write_coverage_maps(outdir, args.ground_truth,
+                                                    sorted(folder_scores)))
             # Folders may share tags (e.g. with and without --verify): name rows by folder.
             prefix = f"{outdir.name}/" if len(args.outdirs) > 1 else ""
             scores.update({prefix + tag: row for tag, row in folder_scores.items()})
