@@ -7,17 +7,22 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from mmselfsup_ext.dedup import ClassicalEncoder, deduplicate_folder
+from mmselfsup_ext.dedup import state as state_module
 from mmselfsup_ext.dedup.state import STATE_FILENAME, SurveyStateWarning
 from mmselfsup_ext.evaluation import procedural_concrete, simulate_survey
 from mmselfsup_ext.evaluation.scoring import score_dedup
 
+SCRIPT = Path(__file__).resolve().parents[1] / "image_processing_deduplication.py"
 PASSES = ("coarse:strips=3:shots_per_strip=4", "dense:strips=4:shots_per_strip=6")
 OPTIONS = dict(pairing="all", verify=True, workers=1, progress=False, html_report=False)
 
@@ -180,3 +185,55 @@ def test_a_state_file_that_would_unpickle_is_never_executed(surveys, tmp_path):
     result, messages = _state_run(images, cache, tmp_path / "out")
     assert not marker.exists()
     assert result == reference and len(messages) == 1
+
+
+def test_a_run_killed_while_saving_the_state_leaves_the_previous_one(surveys, tmp_path,
+                                                                   monkeypatch):
+    images = surveys[False].images_dir
+    cache = tmp_path / "cache"
+    reference, _ = _state_run(images, cache, tmp_path / "ref")
+    before = (cache / STATE_FILENAME).read_bytes()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies between writing and renaming
+
+    monkeypatch.setattr(state_module.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _run(images, tmp_path / "killed", cache)
+    monkeypatch.undo()
+    assert (cache / STATE_FILENAME).read_bytes() == before
+    assert not [p for p in cache.iterdir() if p.name.endswith(".tmp")]
+    result, messages = _state_run(images, cache, tmp_path / "rerun")
+    assert result == reference and not messages
+
+
+@pytest.mark.parametrize("case", ["one_image", "blank_walls", "bad_files"])
+def test_retrieval_handles_degenerate_folders_from_the_command_line(tmp_path, case, tree_digest,
+                                                                    distinct_crops):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    if case == "one_image":
+        distinct_crops[0].resize((256, 256)).save(folder / "only.jpg")
+    elif case == "blank_walls":
+        for k in range(4):
+            Image.new("RGB", (320, 256), (120 + 10 * k,) * 3).save(folder / f"blank_{k}.png")
+    else:
+        for k in range(3):
+            distinct_crops[k].resize((256, 256)).save(folder / f"shot_{k}.jpg")
+        (folder / "empty.jpg").write_bytes(b"")
+        (folder / "text.jpg").write_text("not an image")
+        data = (folder / "shot_0.jpg").read_bytes()
+        (folder / "truncated.jpg").write_bytes(data[:len(data) // 3])
+    before = tree_digest(folder)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(SCRIPT), folder, "--methods", "phash",
+                           "--pairing", "all", "--verify", "--out", out, "--no-progress",
+                           "--workers", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert tree_digest(folder) == before
+    summary = json.loads((out / "phash64" / "summary.json").read_text())
+    if case == "bad_files":
+        assert summary["n_unreadable"] == 3 and "empty file" in proc.stderr
+    else:
+        assert summary["n_removed"] == 0 and summary["n_unreadable"] == 0
