@@ -237,7 +237,11 @@ def score(pycolmap, db: Path, gt, truth: set[tuple[int, int]], min_inliers: int,
             pair = key(pair_id)
             verified.add(pair)
             a, b = decode(pair_id)
-            quad = None if geometry.H is None else warp_outline(np.asarray(geometry.H), size[a])
+            h = None if geometry.H is None else np.asarray(geometry.H, dtype=np.float64)
+            # COLMAP's H (image a pixels -> image b pixels) is up to scale, sign included
+            # (h[2, 2] < 0 is common); warp_outline needs positive homogeneous w.
+            quad = None if h is None or abs(h[2, 2]) < 1e-12 else warp_outline(h / h[2, 2],
+                                                                                size[a])
             if quad is None:
                 no_h += 1
             elif overlap_fraction(quad, size[b]) >= min_overlap:

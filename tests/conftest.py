@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,31 @@ from mmselfsup_ext.evaluation import shared_photo
 
 # Width of the original photo's half that training/test fixtures may use.
 CONCRETE_LEFT_WIDTH = 1296
+
+
+@pytest.fixture(autouse=True)
+def fresh_mmengine_instances() -> Iterator[None]:
+    """Forget mmengine's named logger, message hub and visualizer around every test.
+
+    mmengine's Runner names them after the config and the start time, to the second,
+    and returns an existing instance of that name: a Runner built in the same second
+    as an earlier test's one (same config) would log and write ``vis_data`` into the
+    earlier test's work dir, share its message hub, and write to its captured (by then
+    closed) stderr. Whether two runs share a second is the machine's timing, so no test
+    may depend on it. Tests that never imported mmengine are left alone (and fast).
+    """
+    def forget() -> None:
+        if "mmengine" not in sys.modules:
+            return
+        from mmengine.logging import MessageHub, MMLogger
+        from mmengine.visualization import Visualizer
+
+        for manager in (MMLogger, MessageHub, Visualizer):
+            manager._instance_dict.clear()
+
+    forget()
+    yield
+    forget()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +27,13 @@ worker = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(worker)
 
 _LAUNCH_ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+# --standalone: torchrun binds its rendezvous store to a port the kernel picks and
+# hands that very store to the ranks. A port chosen here (bind to 0, close, pass
+# --master-port) could be taken by another process before torchrun binds it.
+_TORCHRUN = (sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2")
+# Ends only a hung subprocess, loudly (TimeoutExpired). Not a speed limit: on 2
+# shared cores under load the slowest run here took a fraction of it.
+_HANG_GUARD_S = 900
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +54,10 @@ def image_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def launched(image_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every case of the worker in one ``torchrun --nproc-per-node 2`` launch (gloo, CPU)."""
     work = tmp_path_factory.mktemp("dist")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_ENV}
     env["OMP_NUM_THREADS"] = "1"
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-         "--master-addr", "127.0.0.1", "--master-port", str(port), str(WORKER_PATH),
-         str(image_dir), str(work)],
-        env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([*_TORCHRUN, str(WORKER_PATH), str(image_dir), str(work)],
+                          env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return work
 
@@ -108,6 +108,7 @@ def test_single_process_is_a_pass_through(image_dir: Path, monkeypatch: pytest.M
         DistributedEncoder(object())
 
 
+@pytest.mark.process
 def test_two_gloo_ranks_equal_single_process(image_dir: Path, launched: Path,
                                              tmp_path: Path) -> None:
     paths = discover_images(image_dir)
@@ -122,12 +123,14 @@ def test_two_gloo_ranks_equal_single_process(image_dir: Path, launched: Path,
     _check_sharded(launched / "fake", paths)
 
 
+@pytest.mark.process
 def test_failures_on_another_rank_are_reported_not_awaited(launched: Path) -> None:
     assert "rank 1: OSError: simulated failure" in (launched / "fail" / "error.txt").read_text()
     assert "ranks [1] built an encoder other than rank 0's" in (
         launched / "mismatch" / "error.txt").read_text()
 
 
+@pytest.mark.process
 def test_dedup_cli_under_torchrun_writes_single_process_outputs(image_dir: Path, launched: Path,
                                                                 tmp_path: Path) -> None:
     args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
@@ -142,6 +145,7 @@ def test_dedup_cli_under_torchrun_writes_single_process_outputs(image_dir: Path,
     _check_sharded(launched / "cli", discover_images(image_dir))
 
 
+@pytest.mark.process
 def test_features_are_sharded_and_verified_outputs_equal_one_process(
         image_dir: Path, launched: Path, tmp_path: Path) -> None:
     args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
@@ -159,6 +163,7 @@ def test_features_are_sharded_and_verified_outputs_equal_one_process(
     assert "shot_04.png" in (launched / "verify" / "out" / "phash64" / "remove.txt").read_text()
 
 
+@pytest.mark.process
 def test_deep_encoder_two_ranks_equal_single_process(image_dir: Path, launched: Path,
                                                      tmp_path: Path) -> None:
     if not worker.DEEP_CONFIG.is_file():
@@ -176,6 +181,7 @@ def test_deep_encoder_two_ranks_equal_single_process(image_dir: Path, launched: 
     _check_sharded(launched / "deep", paths)
 
 
+@pytest.mark.process
 def test_deep_script_under_torchrun_equals_single_process(image_dir: Path, tmp_path: Path) -> None:
     """The shipped model via SwinFpnHashCLR_deduplication.py, codes and keypoint features
     sharded: 2 gloo ranks == 1 process."""
@@ -186,16 +192,10 @@ def test_deep_script_under_torchrun_equals_single_process(image_dir: Path, tmp_p
     env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_ENV}
     env["OMP_NUM_THREADS"] = "1"
     single = subprocess.run([sys.executable, str(script), *common, "--out", str(tmp_path / "one")],
-                            env=env, capture_output=True, text=True, timeout=300)
+                            env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
     assert single.returncode == 0, single.stderr[-3000:]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    dist = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-         "--master-addr", "127.0.0.1", "--master-port", str(port), str(script), *common,
-         "--out", str(tmp_path / "two")],
-        env=env, capture_output=True, text=True, timeout=300)
+    dist = subprocess.run([*_TORCHRUN, str(script), *common, "--out", str(tmp_path / "two")],
+                          env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
     assert dist.returncode == 0, dist.stdout[-2000:] + dist.stderr[-3000:]
     for tag in ("hashclr32", "hashclr64"):
         for name in ("codes.csv", "pairs.csv", "keep.txt", "remove.txt"):

@@ -1,7 +1,12 @@
 """Checkpoint loading under torch's weights_only default, and one-line errors."""
 from __future__ import annotations
 
+import importlib.util
+import os
 import pickle
+import shlex
+import zipfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -155,3 +160,153 @@ def test_unpickling_error_type_is_what_torch_raises(tmp_path):
     torch.save({"x": _Sneaky()}, path)
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path, weights_only=True)
+
+
+# ------------------------------------------- malicious checkpoints (issue 13 item 4)
+REPO = Path(__file__).resolve().parents[1]
+HASHCLR_CPU = REPO / "configs/selfsup/simclr/simclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
+MIM_CPU = REPO / "configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"
+
+
+class _ShellTouch:
+    """Unpickles by running ``touch MARKER`` in a shell, as a malicious checkpoint would."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {shlex.quote(str(self.marker))}",)
+
+
+class _PathTouch(_ShellTouch):
+    """Unpickles by calling ``pathlib.Path(MARKER).touch()``: no shell, a plain method."""
+
+    def __reduce__(self):
+        return Path.touch, (Path(self.marker),)
+
+
+def _torch_zip(path: Path, payload: dict) -> None:
+    torch.save(payload, path)
+
+
+def _torch_zip_protocol4(path: Path, payload: dict) -> None:
+    # Protocol 4 names Path.touch directly (STACK_GLOBAL) instead of via getattr.
+    torch.save(payload, path, pickle_protocol=4)
+
+
+def _plain_pickle(path: Path, payload: dict) -> None:
+    # Not a torch zip: torch.load takes its legacy path, which unpickles the file at once.
+    path.write_bytes(pickle.dumps(payload, protocol=2))
+
+
+def _unsafe_load(path: Path) -> None:
+    """What weights_only=False or a bare pickle.load would do with the file."""
+    if zipfile.is_zipfile(path):
+        torch.load(path, weights_only=False)
+    else:
+        pickle.loads(path.read_bytes())
+
+
+@pytest.fixture(params=[(p, w) for p in (_ShellTouch, _PathTouch)
+                        for w in (_torch_zip, _torch_zip_protocol4, _plain_pickle)],
+                ids=lambda pw: f"{pw[0].__name__.strip('_')}-{pw[1].__name__.strip('_')}")
+def malicious(request, tmp_path) -> tuple[Path, Path]:
+    """``(checkpoint, marker)``: loading the checkpoint unsafely would create ``marker``.
+
+    The same payload is first shown to create its file when unpickled unsafely, so a
+    test that finds no marker proves the loader refused it, not that it was harmless.
+    """
+    payload_type, write = request.param
+    probe, probe_marker = tmp_path / "probe.pth", tmp_path / "probe_marker"
+    write(probe, {"meta": payload_type(probe_marker)})
+    _unsafe_load(probe)
+    assert probe_marker.is_file(), "the payload is not malicious; the test would prove nothing"
+
+    checkpoint, marker = tmp_path / "evil.pth", tmp_path / "pwned"
+    write(checkpoint, {"meta": payload_type(marker), "state_dict": {"lin.weight": torch.zeros(1, 3)}})
+    return checkpoint, marker
+
+
+def _assert_clean_refusal(message: str, checkpoint: Path) -> None:
+    assert "\n" not in message.strip() and "Traceback" not in message, message
+    assert str(checkpoint) in message
+    # Refused as unsafe, or (protocol 4, which torch's safe unpickler cannot parse) as unreadable.
+    assert "cannot be loaded safely" in message or "not a readable PyTorch checkpoint" in message
+    # Never the advice to retry with weights_only=False, which would run the payload.
+    assert "weights_only" not in message, message
+
+
+def test_malicious_checkpoint_is_refused_by_every_library_loader(malicious):
+    from mmselfsup_ext.apis import init_model
+    from mmselfsup_ext.models.algorithms import load_backbone_weights
+
+    checkpoint, marker = malicious
+    loaders = {
+        "load_checkpoint_file": lambda: load_checkpoint_file(checkpoint),
+        "load_model_weights": lambda: load_model_weights(_Toy(), checkpoint),
+        "load_backbone_weights": lambda: load_backbone_weights(nn.Linear(3, 1), checkpoint),
+        "init_model(checkpoint only)": lambda: init_model(None, checkpoint, device="cpu"),
+    }
+    for name, load in loaders.items():
+        with pytest.raises(CheckpointError) as info:
+            load()
+        _assert_clean_refusal(str(info.value), checkpoint)
+        assert not marker.exists(), f"{name} ran the checkpoint's code"
+
+
+def test_malicious_checkpoint_named_global_in_the_error(tmp_path):
+    # The cause (the refused global), not torch's generic preamble, makes the one line.
+    checkpoint = tmp_path / "evil.pth"
+    torch.save({"meta": _ShellTouch(tmp_path / "pwned")}, checkpoint)
+    with pytest.raises(CheckpointError, match="cannot be loaded safely") as info:
+        load_checkpoint_file(checkpoint)
+    assert f"{os.system.__module__}.system" in str(info.value)
+    assert not (tmp_path / "pwned").exists()
+
+
+def _load_script(path: Path):
+    spec = importlib.util.spec_from_file_location(f"loaded_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_malicious_checkpoint_is_refused_by_every_entry_point(tmp_path, capsys, concrete_left):
+    """init_model with a config, the deep dedup CLI, publish_model.py and train.py --resume."""
+    from mmselfsup_ext.apis import init_model
+
+    checkpoint, marker = tmp_path / "evil.pth", tmp_path / "pwned"
+    torch.save({"meta": _ShellTouch(marker), "state_dict": {"w": torch.zeros(1)}}, checkpoint)
+    images = tmp_path / "images"
+    images.mkdir()
+    concrete_left.crop((0, 0, 140, 140)).save(images / "a.jpg")
+
+    with pytest.raises(CheckpointError) as info:
+        init_model(HASHCLR_CPU, checkpoint, device="cpu")
+    _assert_clean_refusal(str(info.value), checkpoint)
+    assert not marker.exists()
+
+    def one_error_line(status: int) -> str:
+        assert status == 2
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1, err
+        return lines[0]
+
+    deep = _load_script(REPO / "SwinFpnHashCLR_deduplication.py")
+    status = deep.main(["--checkpoint", str(checkpoint), str(images), "--out", str(tmp_path / "out"),
+                        "--no-progress", "--no-report", "--no-cache", "--device", "cpu"])
+    _assert_clean_refusal(one_error_line(status), checkpoint)
+    assert not marker.exists()
+
+    publish = _load_script(REPO / "tools" / "publish_model.py")
+    with pytest.raises(SystemExit) as exit_info:
+        publish.main([str(checkpoint), str(tmp_path / "published")])
+    _assert_clean_refusal(one_error_line(exit_info.value.code), checkpoint)
+    assert not marker.exists() and not (tmp_path / "published.pth").exists()
+
+    train = _load_script(REPO / "tools" / "train.py")
+    status = train.main([str(MIM_CPU), "--work-dir", str(tmp_path / "work"), "--resume", str(checkpoint),
+                         "--cfg-options", f"train_dataloader.dataset.data_root={images}"])
+    _assert_clean_refusal(one_error_line(status), checkpoint)
+    assert not marker.exists()

@@ -5,6 +5,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import select
 import shutil
 import signal
 import sqlite3
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,19 +30,25 @@ SCRIPT = REPO / "image_processing_deduplication.py"
 class DigestEncoder:
     """Codes from the file bytes (SHA-256 prefixes), so the expected codes of any
     file are known independently of the cache. Files starting with ``bad`` (or
-    missing) are unreadable. ``encoded`` records every path handed to it."""
+    missing) are unreadable. ``encoded`` records every path handed to it;
+    ``before_path``, if given, is called with the number of paths handed so far
+    before each new one (a test's hook into the middle of a chunk)."""
 
     tags = {"sha64": 64, "sha32": 32}
 
-    def __init__(self, identity: str = "digest/v1", delay: float = 0.0) -> None:
+    def __init__(self, identity: str = "digest/v1", delay: float = 0.0,
+                 before_path: Callable[[int], None] | None = None) -> None:
         self.identity = identity
         self.delay = delay
+        self.before_path = before_path
         self.encoded: list[Path] = []
 
     def encode(self, paths: Sequence[Path], workers: int = 1,
                progress: bool = True) -> EncodeResult:
         rows64, rows32, ok, bad = [], [], [], []
         for path in paths:
+            if self.before_path is not None:
+                self.before_path(len(self.encoded))
             self.encoded.append(Path(path))
             time.sleep(self.delay)
             try:
@@ -183,54 +190,90 @@ def test_cached_classical_codes_equal_uncached(tmp_path, distinct_crops):
     _assert_same(again, plain)
 
 
-# Runs a slow DigestEncoder through the cache in a subprocess, committing every
-# 4 images, until it is killed by the test.
-_SLOW_RUN = """
+# Ends only a hung subprocess, loudly (TimeoutExpired). Not a speed limit: on 2
+# shared cores under load the slowest run here took a fraction of it.
+_HANG_GUARD_S = 900
+_CHUNK = 4
+# The child pauses when it is about to read image 7: chunk 1 (images 1-4) is
+# committed and chunk 2 is half encoded (images 5-6 done, not committed).
+_PAUSE_AT = _CHUNK + 2
+
+# Encodes through the cache in a subprocess, committing every _CHUNK images, and
+# stops mid-chunk until the test's signal arrives, so the signal always lands
+# mid-run however fast or slow the machine is.
+_KILLED_RUN = """
+import signal
 import sys
+import time
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_dedup_cache import DigestEncoder
 from mmselfsup_ext.dedup.cache import CachedEncoder
+
+# Ctrl-C must raise KeyboardInterrupt even if the launching shell ignored SIGINT
+# (as a non-interactive shell does for its background jobs).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pause_for_signal(n_handed):
+    if n_handed != {pause_at}:
+        return
+    print("paused", flush=True)
+    # Only the signal ends this loop. Short sleeps rather than signal.pause(): a
+    # SIGINT that lands just before a sleep starts is still acted on when it ends.
+    while True:
+        time.sleep(0.5)
+
+
 paths = [Path(p) for p in sys.argv[2:]]
 try:
-    CachedEncoder(DigestEncoder(delay=0.1), sys.argv[1], chunk_size=4).encode(paths)
+    CachedEncoder(DigestEncoder(before_path=pause_for_signal), sys.argv[1],
+                  chunk_size={chunk}).encode(paths)
 except KeyboardInterrupt:
     sys.exit(130)
+sys.exit("the run finished although it should have stopped at image {pause_at}")
 """
 
 
+def _wait_for_line(proc: subprocess.Popen, stderr_file: Path) -> bytes:
+    """The child's first stdout line; fails (with its stderr) if none comes before the guard."""
+    ready, _, _ = select.select([proc.stdout], [], [], _HANG_GUARD_S)
+    assert ready, (f"child printed nothing in {_HANG_GUARD_S} s (hung?):\n"
+                   f"{stderr_file.read_text(errors='replace')}")
+    return proc.stdout.readline()
+
+
+@pytest.mark.process
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
-def test_killed_run_resumes_without_reencoding(tmp_path, sig):
+def test_killed_run_resumes_without_reencoding(tmp_path: Path, sig: signal.Signals) -> None:
     paths = _write_files(tmp_path / "img", [f"k{n:02d}.jpg" for n in range(40)])
     cache_dir = tmp_path / "cache"
-    code = _SLOW_RUN.format(tests=str(Path(__file__).parent))
-    proc = subprocess.Popen([sys.executable, "-c", code, str(cache_dir), *map(str, paths)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    code = _KILLED_RUN.format(tests=str(Path(__file__).parent), pause_at=_PAUSE_AT,
+                              chunk=_CHUNK)
+    stderr_file = tmp_path / "child_stderr.txt"
+    # stderr goes to a file, not a pipe: a pipe nobody reads could fill up and block the child.
+    with stderr_file.open("wb") as stderr:
+        proc = subprocess.Popen([sys.executable, "-c", code, str(cache_dir), *map(str, paths)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if (cache_dir / CACHE_FILENAME).is_file() and _committed_rows(cache_dir) >= 4:
-                    break
-            except sqlite3.Error:
-                pass  # schema not created yet
-            time.sleep(0.01)
+        line = _wait_for_line(proc, stderr_file)
+        assert line == b"paused\n", (line, stderr_file.read_text(errors="replace"))
         proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=30)
+        proc.wait(timeout=_HANG_GUARD_S)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 130), stderr
-    committed = _committed_rows(cache_dir)
-    # Killed mid-run, after whole chunks only.
-    assert 0 < committed < 40 and committed % 4 == 0
+        proc.stdout.close()
+    child_stderr = stderr_file.read_text(errors="replace")
+    assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 130), child_stderr
+    # Exactly the first chunk survived; the half-encoded second one was lost whole.
+    assert _committed_rows(cache_dir) == _CHUNK
 
     counting = DigestEncoder()
     result = CachedEncoder(counting, cache_dir).encode(paths, progress=False)
-    assert len(counting.encoded) == 40 - committed
-    assert result.n_cached == committed
-    assert not set(counting.encoded) & set(paths[:committed])
+    assert counting.encoded == paths[_CHUNK:]
+    assert result.n_cached == _CHUNK
     _assert_same(result, DigestEncoder().encode(paths))
     conn = sqlite3.connect(cache_dir / CACHE_FILENAME)
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -377,6 +420,7 @@ def test_cli_reuses_cache_and_honours_flags(tmp_path, distinct_crops, capsys):
     assert status == 2 and "not a directory" in err
 
 
+@pytest.mark.process
 def test_concurrent_runs_share_one_cache(tmp_path):
     paths = _write_files(tmp_path / "img", [f"t{n:02d}.jpg" for n in range(24)])
     expected = DigestEncoder().encode(paths)

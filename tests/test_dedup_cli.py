@@ -1,6 +1,7 @@
 """image_processing_deduplication.py as a user runs it (subprocesses)."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -10,13 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from mmselfsup_ext.dedup.actions import move_duplicates
+
 SCRIPT = Path(__file__).resolve().parents[1] / "image_processing_deduplication.py"
+
+
+# Ends only a hung subprocess, loudly (TimeoutExpired). Not a speed limit: on 2
+# shared cores under load the slowest run here took a fraction of it.
+_HANG_GUARD_S = 900
 
 
 def _cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, MPLBACKEND="Agg")
     return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, env=env)
+                          capture_output=True, text=True, timeout=_HANG_GUARD_S, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +115,75 @@ def test_help_and_executable_bit():
     assert proc.returncode == 0 and "--move-duplicates-to" in proc.stdout
     assert os.access(SCRIPT, os.X_OK)
     assert SCRIPT.read_text().startswith("#!/usr/bin/env python3")
+
+
+# ------------------------------------------- edited move manifests (issue 13 item 4)
+def _load_main():
+    spec = importlib.util.spec_from_file_location("image_processing_deduplication", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def _to_outside_absolute(entry: dict, photos: Path, outside: Path) -> None:
+    entry["source"] = str(outside / "a.jpg")
+
+
+def _to_outside_dotdot(entry: dict, photos: Path, outside: Path) -> None:
+    entry["source"] = f"{photos}/../{outside.name}/a.jpg"
+
+
+def _to_outside_via_symlink(entry: dict, photos: Path, outside: Path) -> None:
+    # Lexically inside the source folder; a link planted there after the move leads out.
+    (photos / "link").symlink_to(outside, target_is_directory=True)
+    entry["source"] = str(photos / "link" / "a.jpg")
+
+
+def _from_outside(entry: dict, photos: Path, outside: Path) -> None:
+    # An unrelated file with the moved file's bytes: "restoring" it would remove it there.
+    shutil.copy2(Path(entry["destination"]), outside / "a.jpg")
+    entry["destination"] = str(outside / "a.jpg")
+
+
+@pytest.mark.parametrize("tamper", [_to_outside_absolute, _to_outside_dotdot,
+                                    _to_outside_via_symlink, _from_outside])
+def test_undo_of_an_edited_manifest_never_touches_files_outside(tmp_path, capsys, tree_digest,
+                                                                tamper):
+    photos, dups, outside = tmp_path / "photos", tmp_path / "dups", tmp_path / "outside"
+    (photos / "sub").mkdir(parents=True)
+    (photos / "a.jpg").write_bytes(b"bytes of a")
+    (photos / "sub" / "b.jpg").write_bytes(b"bytes of b")
+    outside.mkdir()
+    (outside / "notes.txt").write_text("someone else's folder")
+    assert move_duplicates(photos, ["a.jpg", "sub/b.jpg"], dups).ok
+    manifest_path = dups / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    (entry_a,) = [e for e in manifest["files"] if e["source"].endswith("a.jpg")]
+    tamper(entry_a, photos, outside)
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    outside_before = tree_digest(outside)
+
+    status = _load_main()(["--undo", str(manifest_path)])
+    captured = capsys.readouterr()
+    assert status == 1, captured.err  # a conflict, reported
+    assert tree_digest(outside) == outside_before
+    conflicts = [line for line in captured.err.splitlines() if "conflict" in line]
+    assert len(conflicts) == 1 and entry_a["source"] in conflicts[0] and "outside" in conflicts[0]
+    # The tampered entry's file stays where the move put it; the honest entry is restored.
+    assert (dups / "a.jpg").read_bytes() == b"bytes of a" and not (photos / "a.jpg").exists()
+    assert (photos / "sub" / "b.jpg").read_bytes() == b"bytes of b"
+    assert "restored 1 files" in captured.out
+
+
+def test_undo_needs_the_manifests_source_folder(tmp_path, capsys):
+    # Without source_root nothing bounds where entries may restore to: refuse the manifest.
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.jpg").write_bytes(b"bytes of a")
+    report = move_duplicates(tmp_path / "photos", ["a.jpg"], tmp_path / "dups")
+    manifest = json.loads(report.manifest.read_text(encoding="utf-8"))
+    del manifest["source_root"]
+    report.manifest.write_text(json.dumps(manifest), encoding="utf-8")
+    assert _load_main()(["--undo", str(report.manifest)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "does not name the folder" in err and err.count("\n") == 1
+    assert not (tmp_path / "photos" / "a.jpg").exists()

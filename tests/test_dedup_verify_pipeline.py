@@ -25,6 +25,11 @@ from mmselfsup_ext.evaluation.scoring import score_dedup
 SCRIPT = Path(__file__).resolve().parents[1] / "image_processing_deduplication.py"
 
 
+# Ends only a hung subprocess, loudly (TimeoutExpired). Not a speed limit: on 2
+# shared cores under load the slowest run here took a fraction of it.
+_HANG_GUARD_S = 900
+
+
 @pytest.fixture(scope="module")
 def flight(tmp_path_factory):
     """Three strips of eight 256x205 shots at 70 % forward overlap (chained duplicates)."""
@@ -161,7 +166,7 @@ def test_verify_rejects_component_mode(flight, tmp_path):
 def _cli(*args: object) -> subprocess.CompletedProcess:
     env = dict(os.environ, MPLBACKEND="Agg")
     return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True,
-                          text=True, timeout=120, env=env)
+                          text=True, timeout=_HANG_GUARD_S, env=env)
 
 
 def test_cli_verify_runs_and_prints_the_table(flight, tmp_path):

@@ -18,10 +18,15 @@ SCRIPT = REPO / "SwinFpnHashCLR_deduplication.py"
 DEFAULT_CONFIG, DEFAULT_CHECKPOINT = default_model_files()
 
 
+# Ends only a hung subprocess, loudly (TimeoutExpired). Not a speed limit: on 2
+# shared cores under load the slowest run here took a fraction of it.
+_HANG_GUARD_S = 900
+
+
 def _cli(*args: object) -> subprocess.CompletedProcess:
     env = dict(os.environ, MPLBACKEND="Agg", HF_HUB_OFFLINE="1")
     return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True,
-                          text=True, timeout=120, env=env, cwd=REPO)
+                          text=True, timeout=_HANG_GUARD_S, env=env, cwd=REPO)
 
 
 def _one_line_error(proc: subprocess.CompletedProcess, fragment: str) -> None:

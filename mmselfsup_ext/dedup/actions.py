@@ -233,7 +233,7 @@ def move_duplicates(root: str | os.PathLike, rel_paths: Iterable[str],
     return report
 
 
-def _load_manifest(path: Path) -> list[dict]:
+def _load_manifest(path: Path) -> tuple[Path, list[dict]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -249,7 +249,10 @@ def _load_manifest(path: Path) -> list[dict]:
     if not isinstance(files, list) or not all(
             isinstance(e, dict) and all(k in e for k in keys) for e in files):
         raise ValueError(f"manifest {str(path)!r} has a malformed 'files' list")
-    return files
+    source_root = data.get("source_root")
+    if not isinstance(source_root, str):
+        raise ValueError(f"manifest {str(path)!r} does not name the folder the files came from")
+    return Path(source_root), files
 
 
 def undo_move(manifest: str | os.PathLike) -> ActionReport:
@@ -265,8 +268,10 @@ def undo_move(manifest: str | os.PathLike) -> ActionReport:
     ActionReport
         A file already back at its source (same SHA-256) is skipped. Conflicts:
         the destination copy is missing or its content changed (checked against
-        the manifest's SHA-256), or a different file now exists at the source
-        (never overwritten).
+        the manifest's SHA-256), a different file now exists at the source
+        (never overwritten), or an entry's source lies outside the manifest's
+        ``source_root`` or its destination outside the manifest's own folder
+        (symbolic links resolved; never restored).
 
     Raises
     ------
@@ -274,8 +279,24 @@ def undo_move(manifest: str | os.PathLike) -> ActionReport:
         If the manifest is missing, unreadable or not a move manifest.
     """
     report = ActionReport("undo")
-    for entry in _load_manifest(Path(manifest)):
+    source_root, entries = _load_manifest(Path(manifest))
+    moved_to = Path(os.path.realpath(manifest)).parent
+    for entry in entries:
         src, dst = Path(entry["source"]), Path(entry["destination"])
+        # The manifest is plain JSON that anyone can edit: an entry may only restore
+        # into the folder the move came from, and only from the folder the move wrote
+        # to (where the manifest lies), so it can neither create nor remove a file
+        # anywhere else.
+        if not is_within(src, source_root):
+            report.conflicts.append(
+                (str(src), f"lies outside the folder the files were moved from "
+                           f"({source_root}); not restored"))
+            continue
+        if not is_within(dst, moved_to):
+            report.conflicts.append(
+                (str(src), f"its moved copy {dst} lies outside the manifest's folder "
+                           f"{moved_to}; not restored"))
+            continue
         at_source = src.exists() or src.is_symlink()
         if at_source:
             if src.is_file() and sha256_file(src) == entry["sha256"]:

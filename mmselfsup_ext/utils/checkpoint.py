@@ -82,14 +82,21 @@ MMENGINE_SAFE_GLOBALS: list = [
 torch.serialization.add_safe_globals(MMENGINE_SAFE_GLOBALS)
 
 
+# Lines of torch's weights_only errors that are advice, not the cause. The first one
+# even suggests weights_only=False, which would run a malicious file's code.
+_TORCH_ADVICE = ("Weights only load failed", "Check the documentation of torch.load")
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc)
     marker = "WeightsUnpickler error:"
-    # torch's weights_only errors bury the cause after a long preamble.
+    # torch's weights_only errors bury the cause after a long preamble; a global from
+    # a blocked module (e.g. ``posix.system``) is named on a line without the marker.
     if marker in text:
         text = text.split(marker, 1)[1]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+    causes = [line for line in lines if not line.startswith(_TORCH_ADVICE)]
+    return (causes or lines or [type(exc).__name__])[0]
 
 
 def _is_refusal(exc: pickle.UnpicklingError) -> bool:
