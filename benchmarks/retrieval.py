@@ -13,10 +13,14 @@ What it does, for every ``--sizes`` N and ``--orders``:
 3. Scores it against ground truth (``evaluation.score_dedup``): pair precision, recall
    and F1 over all true pairs (overlap >= 0.5), candidate recall (true pairs among the
    verified candidates), pairs verified per image and as a fraction of all pairs,
-   unrelated photos removed, and seconds per image of each stage.
+   unrelated photos removed, both axes of the selection (images removed against the
+   ideal coverage-preserving choice, surface kept) and seconds per image of each stage.
 4. At N <= ``--exhaustive-max`` also verifies every pair (the reference a perfect
    candidate generator would reach) and runs the previous candidate source, the codes'
    own neighbours (``--candidates codes``).
+
+A rerun with the same ``--out`` reuses the surveys and the recorded runs and only
+scores them again.
 
 Example (the README's numbers)::
 
@@ -81,13 +85,22 @@ def run_pipeline(images: Path, out: Path, candidates: str, workers: int) -> dict
 
 
 def measure(images: Path, out: Path, candidates: str, workers: int) -> dict:
-    """:func:`run_pipeline` in a fresh process, so each peak memory is its own."""
+    """:func:`run_pipeline` in a fresh process, so each peak memory is its own.
+
+    The measurement is kept in ``out/resources.json``; a rerun with the same ``--out``
+    scores the existing outputs again instead of repeating the run.
+    """
+    record = out / "resources.json"
+    if record.is_file():
+        return json.loads(record.read_text())
     proc = subprocess.run([sys.executable, __file__, "--out", str(out), "--workers",
                            str(workers), "--run", str(images), str(out), candidates],
                           capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(proc.stderr[-3000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    resources = json.loads(proc.stdout.strip().splitlines()[-1])
+    record.write_text(json.dumps(resources))
+    return resources
 
 
 def score(survey: Path, out: Path, n_shots: int, resources: dict) -> dict:
@@ -110,6 +123,8 @@ def score(survey: Path, out: Path, n_shots: int, resources: dict) -> dict:
         "fraction_verified": summary["n_verified"] / (n_images * (n_images - 1) / 2),
         "precision": row["precision"], "recall": row["recall_all"], "f1": row["f1_all"],
         "distractors_removed": row["n_distractors_removed"],
+        "removed": row["n_removed"], "ideal_removed": row["ideal_coverage_removed"],
+        "removed_vs_ideal": row["removed_vs_ideal"], "coverage": row["coverage"],
         "ms_per_image": {k: 1000 * v / n_images for k, v in stages.items()},
         "total_ms_per_image": 1000 * resources["wall_s"] / n_images, **resources,
     }
@@ -140,13 +155,14 @@ def exhaustive(survey: Path, workers: int) -> dict:
 def table(results: dict) -> str:
     """Markdown table of every run."""
     lines = ["| survey | shots+photos | true pairs | candidates | cand. recall | pairs/image "
-             "| of all pairs | precision | recall | F1 | photos removed | ms/image: features "
-             "+ retrieval + verify + pHash | total ms/image | peak MB |",
-             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+             "| of all pairs | precision | recall | F1 | removed / ideal cov. | coverage "
+             "| photos removed | ms/image: features + retrieval + verify + pHash "
+             "| total ms/image | peak MB |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for name, r in results.items():
         if "exhaustive" in name:
             lines.append(f"| {name} | | | all pairs | 1.000 | | 1.0000 | {r['precision']:.4f} "
-                         f"| {r['recall']:.4f} | {r['f1']:.4f} | | | "
+                         f"| {r['recall']:.4f} | {r['f1']:.4f} | | | | | "
                          f"{r['ms_per_image']:.0f} | |")
             continue
         ms = r["ms_per_image"]
@@ -154,7 +170,9 @@ def table(results: dict) -> str:
             f"| {name} | {r['n_images']} | {r['n_true']} | {r['candidates']} "
             f"| {r['candidate_recall']:.4f} | {r['pairs_per_image']:.1f} "
             f"| {r['fraction_verified']:.4f} | {r['precision']:.4f} | {r['recall']:.4f} "
-            f"| {r['f1']:.4f} | {r['distractors_removed']} | {ms['features']:.1f} + "
+            f"| {r['f1']:.4f} | {r['removed']}/{r['ideal_removed']} = "
+            f"{r['removed_vs_ideal']:.3f} | {100 * r['coverage']:.2f}% "
+            f"| {r['distractors_removed']} | {ms['features']:.1f} + "
             f"{ms['retrieval']:.1f} + {ms['verify']:.1f} + {ms['phash']:.1f} "
             f"| {r['total_ms_per_image']:.1f} | {r['peak_rss_mb']:.0f} |")
     return "\n".join(lines)
@@ -182,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(table({f"{name} {source}": results[f"{name} {source}"]}).splitlines()[-1],
                       file=sys.stderr)
             if n <= args.exhaustive_max:
-                results[f"N={n} {order} exhaustive"] = exhaustive(survey, args.workers)
+                record = args.out / f"exhaustive_{n}_{order}.json"
+                if not record.is_file():
+                    record.write_text(json.dumps(exhaustive(survey, args.workers)))
+                results[f"N={n} {order} exhaustive"] = json.loads(record.read_text())
         (args.out / "results.json").write_text(json.dumps(results, indent=1))
     print(table(results))
     return 0
