@@ -97,26 +97,34 @@ def _inside(points: np.ndarray, size: np.ndarray) -> np.ndarray:
     return np.all((points >= 0) & (points <= size), axis=1)
 
 
+def _probe_points(size: np.ndarray) -> np.ndarray:
+    """An 8 x 8 grid over an image: enough to see two projections disagree."""
+    xs = (np.arange(8) + 0.5) * size[0] / 8
+    ys = (np.arange(8) + 0.5) * size[1] / 8
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
 def _doubtful(pairs: dict[tuple[int, int], np.ndarray], sizes: np.ndarray) -> set:
     """Pairs in a triangle whose direct and chained projections disagree.
 
-    Compared where all three images see the same surface (a homography is fitted
-    on the shared region and extrapolates freely outside it): z's cell centres that
-    land inside x directly and inside y on the way.
+    Each triangle x < y < z is checked once, in x's pixels (the cycle either closes
+    or not, whatever frame it is seen in), where all three images see the same
+    surface: a homography is fitted on the shared region and extrapolates freely
+    outside it.
     """
     neighbours: dict[int, set[int]] = {}
     for a, b in pairs:
         neighbours.setdefault(a, set()).add(b)
-        neighbours.setdefault(b, set()).add(a)
     bad: set[tuple[int, int]] = set()
     for x, around in neighbours.items():
         tolerance = CHAIN_TOLERANCE * float(np.hypot(*sizes[x]))
-        ordered = sorted(around)
-        for p, y in enumerate(ordered):
-            for z in ordered[p + 1:]:
+        later = sorted(y for y in around if y > x)
+        for p, y in enumerate(later):
+            for z in later[p + 1:]:
                 if (y, z) not in pairs:
                     continue
-                points = _cell_centres(tuple(sizes[z]))
+                points = _probe_points(sizes[z])
                 direct = _project(pairs[(z, x)], points)
                 via = _project(pairs[(z, y)], points)
                 shared = _inside(direct, sizes[x]) & _inside(via, sizes[y])

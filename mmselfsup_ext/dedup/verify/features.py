@@ -283,17 +283,21 @@ class FeatureEncoder:
         paths = [Path(p) for p in paths]
         task = partial(_features_of_file, **self.settings)
         start = time.perf_counter()
-        rows, ok_paths, unreadable = [], [], []
-        for path, (ok, payload) in zip(paths, ordered_map(task, paths, workers, progress,
-                                                          desc="features")):
-            if ok:
-                rows.append(payload)
-                ok_paths.append(path)
+        # Filled in place: a list of rows and then a stacked copy would hold every
+        # image's 40 KB twice.
+        rows = np.zeros((len(paths), self.tags[self.TAG] // 8), np.uint8)
+        ok = np.zeros(len(paths), bool)
+        unreadable = []
+        for k, (path, (good, payload)) in enumerate(zip(
+                paths, ordered_map(task, paths, workers, progress, desc="features"))):
+            if good:
+                rows[k], ok[k] = payload, True
             else:
                 unreadable.append((path, payload))
-        width = self.tags[self.TAG] // 8
-        codes = np.stack(rows) if rows else np.zeros((0, width), np.uint8)
-        return EncodeResult(codes={self.TAG: codes}, ok_paths=ok_paths, unreadable=unreadable,
+        codes = rows if ok.all() else rows[ok]
+        return EncodeResult(codes={self.TAG: codes},
+                            ok_paths=[p for p, good in zip(paths, ok) if good],
+                            unreadable=unreadable,
                             timings={self.TAG: time.perf_counter() - start})
 
 
@@ -331,6 +335,8 @@ class FeatureStore:
                       encoder: FeatureEncoder) -> FeatureStore:
         """Rows of ``result`` aligned with ``paths`` (an image the encoder rejected is absent)."""
         rows = np.asarray(result.codes[FeatureEncoder.TAG])
+        if [Path(p) for p in result.ok_paths] == [Path(p) for p in paths]:
+            return cls(rows, encoder.settings["detector"], encoder.settings["n_features"])
         where = {Path(p): k for k, p in enumerate(result.ok_paths)}
         aligned = np.zeros((len(paths), rows.shape[1]), np.uint8)
         present = np.zeros(len(paths), bool)
