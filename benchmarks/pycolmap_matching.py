@@ -16,8 +16,8 @@ What it does:
    matched pair (COLMAP's two-view geometry: F, E and H by RANSAC, a pair is verified with
    >= ``--min-inliers`` inlier matches, COLMAP's own default 15), timed separately:
 
-   - ``exhaustive``: every pair, the reference at this N (quadratic: about 20 min for
-     550 images on 2 cores);
+   - ``exhaustive``: every pair, the reference at this N (quadratic: 48 min for 551
+     images on 2 cores shared with other jobs, the whole default run 80 min);
    - ``vocabtree``: COLMAP's retrieval (vocabulary tree with Hamming embedding,
      ``VocabTreePairingOptions.num_images`` = each ``--num-images`` value, one row each).
      pycolmap's default tree is a file it downloads from GitHub at run time, so offline
