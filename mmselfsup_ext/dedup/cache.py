@@ -234,9 +234,19 @@ def _file_key(path: Path) -> tuple[bytes, int, int] | None:
     return os.fsencode(os.path.abspath(path)), int(st.st_size), int(st.st_mtime_ns)
 
 
-def _split_rows(rows: list[bytes], widths: dict[str, int]) -> dict[str, np.ndarray]:
-    """Per-tag ``uint8`` code arrays from rows of all tags' bytes, concatenated."""
-    table = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), sum(widths.values()))
+def _compact(table: np.ndarray, keep: list[int]) -> np.ndarray:
+    """The rows ``keep`` (ascending) of ``table``, moved up in place: no second table."""
+    for dst, src in enumerate(keep):
+        if dst != src:
+            table[dst] = table[src]
+    return table[:len(keep)]
+
+
+def _split_rows(table: np.ndarray, widths: dict[str, int]) -> dict[str, np.ndarray]:
+    """Per-tag ``uint8`` code arrays from a table of all tags' bytes, side by side.
+
+    A single tag's array is the table itself (a view), not a copy.
+    """
     codes, offset = {}, 0
     for tag, width in widths.items():
         codes[tag] = np.ascontiguousarray(table[:, offset:offset + width])
@@ -341,18 +351,26 @@ class CachedEncoder:
         store = _open_store(self.path, self.identity, self.tags)
         keys = [_file_key(p) for p in paths]
 
-        blobs: list[bytes | None] = [None] * len(paths)
+        # Rows are written in place into one table: a cached or fresh row is held once,
+        # not as bytes and again as an array (feature rows are 40 KB per image).
+        table = np.empty((len(paths), row_bytes), np.uint8)
+        have = np.zeros(len(paths), bool)
         if store is not None:
             try:
-                blobs = [None if key is None else store.lookup(key, row_bytes) for key in keys]
+                for n, key in enumerate(keys):
+                    blob = None if key is None else store.lookup(key, row_bytes)
+                    if blob is not None:
+                        table[n] = np.frombuffer(blob, np.uint8)
+                        have[n] = True
             except sqlite3.Error as exc:
                 _warn(f"encodings cache disabled: reading {self.path} failed "
                       f"({one_line(exc)}); encoding every image")
                 store.close()
-                store, blobs = None, [None] * len(paths)
+                store = None
+                have[:] = False
         cached_ok = store is not None
-        n_cached = sum(b is not None for b in blobs)
-        misses = [n for n, b in enumerate(blobs) if b is None]
+        n_cached = int(have.sum())
+        misses = np.flatnonzero(~have).tolist()
 
         reasons: dict[int, str] = {}
         inner_wall = 0.0
@@ -378,12 +396,13 @@ class CachedEncoder:
                                            .reshape(len(ok), widths[tag])
                                            for tag in self.tags], axis=1)
                     for pos, row in zip(ok, rows):
-                        blobs[chunk[pos]] = row.tobytes()
+                        table[chunk[pos]] = row
+                        have[chunk[pos]] = True
                     for n, reason in _aligned_unreadable(chunk, chunk_paths, ok,
                                                          result.unreadable):
                         reasons[n] = reason
                     if store is not None:
-                        fresh = [(*keys[chunk[pos]], blobs[chunk[pos]]) for pos in ok
+                        fresh = [(*keys[chunk[pos]], table[chunk[pos]].tobytes()) for pos in ok
                                  if keys[chunk[pos]] is not None]
                         try:
                             store.put(fresh)
@@ -401,8 +420,8 @@ class CachedEncoder:
             if store is not None:
                 store.close()
 
-        ok_index = [n for n, b in enumerate(blobs) if b is not None]
-        codes = _split_rows([blobs[n] for n in ok_index], widths)
+        ok_index = np.flatnonzero(have).tolist()
+        codes = _split_rows(_compact(table, ok_index), widths)
         overhead = max(0.0, time.perf_counter() - start - inner_wall)
         return CachedEncodeResult(
             codes=codes, ok_paths=[paths[n] for n in ok_index],

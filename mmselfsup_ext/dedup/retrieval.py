@@ -251,14 +251,20 @@ class DescriptorIndex:
             query = np.repeat(ids[start:start + _QUERY_BATCH], per_query)
             found = np.stack([query, _image_of(labels)], axis=1)
             found = found[_image_of(found[:, 0]) != found[:, 1]]
-            # One vote per (query descriptor, other image), however many matches it has.
-            parts.append(np.unique(found, axis=0))
+            # One vote per (query descriptor, other image), however many matches it has;
+            # votes are summed per image pair within the batch so that what is kept
+            # grows with the image pairs, not with the descriptor matches.
+            found = np.unique(found, axis=0)
+            pairs, count = np.unique(np.stack([_image_of(found[:, 0]), found[:, 1]], axis=1),
+                                     axis=0, return_counts=True)
+            parts.append(np.column_stack([pairs, count]))
         if not parts or not sum(len(p) for p in parts):
             empty = np.zeros(0, np.int64)
             return empty, empty, empty
         found = np.concatenate(parts)
-        pairs, count = np.unique(np.stack([_image_of(found[:, 0]), found[:, 1]], axis=1),
-                                 axis=0, return_counts=True)
+        # An image's descriptors may straddle two batches: add its partial counts.
+        pairs, where = np.unique(found[:, :2], axis=0, return_inverse=True)
+        count = np.bincount(where.reshape(-1), weights=found[:, 2], minlength=len(pairs))
         return pairs[:, 0], pairs[:, 1], count.astype(np.int64)
 
 
