@@ -18,7 +18,7 @@ from mmselfsup_ext.apis import SpatialHashEncoder, cell_grid, init_model, spatia
 from mmselfsup_ext.dedup import deduplicate_folder
 from mmselfsup_ext.dedup.encoders import Encoder
 from mmselfsup_ext.dedup.retrieval import RetrievalSettings
-from mmselfsup_ext.hashing import (CellGrid, all_pairs_votes, cell_distances, cell_votes, pack_cell_codes,
+from mmselfsup_ext.hashing import (CellGrid, aligned_votes, all_pairs_votes, cell_distances, cell_votes, pack_cell_codes,
                                    unpack_cell_codes, vote_overlap)
 
 TINY_SPATIAL = dict(
@@ -82,6 +82,36 @@ def test_votes_and_distances_match_brute_force():
                 assert cell_votes(cells[a], cells[b], radius) == expected
     assert all_pairs_votes(cells, 1)[0, 1] == 3 and all_pairs_votes(cells, 0)[0, 1] == 2
     assert vote_overlap(cells[0], cells[1], 1) == pytest.approx(0.5)
+
+
+def _count_at(match, height, width, dy, dx):
+    """Cells (r, c) of the first image matching cell (r + dy, c + dx) of the second."""
+    return sum(match[r * width + c, (r + dy) * width + c + dx]
+               for r in range(height) for c in range(width)
+               if 0 <= r + dy < height and 0 <= c + dx < width)
+
+
+def test_aligned_votes_match_a_loop_over_shifts():
+    rng = np.random.default_rng(3)
+    grid = CellGrid(3, 4, 8)
+    match = rng.random((5, 12, 12)) < 0.3
+    votes, shift = aligned_votes(match, grid)
+    for p in range(5):
+        counts = [_count_at(match[p], 3, 4, dy, dx) for dy in range(-2, 3) for dx in range(-3, 4)]
+        assert votes[p] == max(counts)
+        assert _count_at(match[p], 3, 4, *shift[p]) == votes[p]
+
+
+def test_all_pairs_aligned_votes_equal_pairwise_votes():
+    rng = np.random.default_rng(4)
+    grid = CellGrid(2, 3, 8)
+    cells = rng.integers(0, 256, (4, 6, 1), dtype=np.uint8)
+    cells[1, [0, 3]] = cells[0, [1, 4]]  # image 1 = image 0 shifted by one column, in part
+    votes = all_pairs_votes(cells, 1, grid)
+    for a in range(4):
+        for b in range(4):
+            assert votes[a, b] == (0 if a == b else cell_votes(cells[a], cells[b], 1, grid))
+    assert votes[0, 1] >= 2
 
 
 # --- encoder ------------------------------------------------------------------------------------

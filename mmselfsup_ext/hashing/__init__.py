@@ -1,5 +1,5 @@
 """Torch-free hashing toolkit: packed codes, classical hashes, Hamming search, Otsu."""
-from .cell_codes import (CellGrid, all_pairs_votes, cell_distances, cell_votes, pack_cell_codes,
+from .cell_codes import (CellGrid, aligned_votes, all_pairs_votes, cell_distances, cell_votes, pack_cell_codes,
                          unpack_cell_codes, vote_overlap)
 from .classical import CLASSICAL_METHODS, classical_hash, classical_tag, min_decode_size
 from .codes import codes_to_hex, hex_to_codes, pack_bits, unpack_bits
@@ -17,6 +17,7 @@ from .sampling import dkw_epsilon, sampled_distance_histogram, sampled_knn_dista
 __all__ = [
     "CLASSICAL_METHODS",
     "CellGrid",
+    "aligned_votes",
     "RADIUS_METHODS",
     "all_pairs_votes",
     "cell_distances",

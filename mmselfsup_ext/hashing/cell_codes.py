@@ -7,10 +7,17 @@ most-significant first: row = cell (0, 0), cell (0, 1), ..., cell (h - 1, w - 1)
 :func:`unpack_cell_codes` turns rows back into per-image local binary codes, which can go
 into ``dedup.retrieval.DescriptorIndex`` like keypoint descriptors.
 
-Two shots share cell codes in proportion to the surface they share, so the *votes* of a
-pair, ``min(#cells of a with a match in b, #cells of b with a match in a)`` (a match: a
-cell code within Hamming ``radius``; the vote definition of ``dedup.retrieval``), divided by
-the cells per image, estimates their overlap without keypoints (:func:`vote_overlap`).
+Two shots share cell codes in proportion to the surface they share, so the votes of a
+pair divided by the cells per image estimate their overlap without keypoints
+(:func:`vote_overlap`). Two kinds of votes (a match: two cell codes within Hamming
+``radius``):
+
+- *plain*: ``min(#cells of a with a match anywhere in b, #cells of b with one in a)``, the
+  vote of ``dedup.retrieval`` (no layout needed);
+- *aligned* (given the grid): the largest number of cells ``i`` of ``a`` whose code matches
+  that of cell ``i + s`` of ``b``, over all integer cell shifts ``s``. Shared surface shows
+  up under one shift; chance matches of unrelated textures scatter over all of them, so
+  they rarely add up.
 """
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CellGrid", "all_pairs_votes", "cell_distances", "cell_votes", "pack_cell_codes",
+__all__ = ["CellGrid", "aligned_votes", "all_pairs_votes", "cell_distances", "cell_votes", "pack_cell_codes",
            "unpack_cell_codes", "vote_overlap"]
 
 _TAG = re.compile(r"^([A-Za-z][A-Za-z_-]*?)(\d+)x(\d+)x(\d+)$")
@@ -133,13 +140,62 @@ def cell_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.rint((n_bits - _signs(a) @ _signs(b).T) / 2).astype(np.int64)
 
 
-def cell_votes(a: np.ndarray, b: np.ndarray, radius: int) -> int:
-    """``min(#cells of a with a code within radius in b, #cells of b with one in a)``."""
+def _shift_one_hot(grid: CellGrid) -> np.ndarray:
+    """(C * C, n_shifts) float32: cell pair (i, j) -> the shift ``pos(j) - pos(i)``."""
+    rows, cols = np.divmod(np.arange(grid.cells), grid.width)
+    dy = rows[None, :] - rows[:, None] + grid.height - 1
+    dx = cols[None, :] - cols[:, None] + grid.width - 1
+    index = (dy * (2 * grid.width - 1) + dx).reshape(-1)
+    one_hot = np.zeros((grid.cells * grid.cells, (2 * grid.height - 1) * (2 * grid.width - 1)), np.float32)
+    one_hot[np.arange(index.size), index] = 1.0
+    return one_hot
+
+
+def aligned_votes(match: np.ndarray, grid: CellGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned votes of ``P`` pairs from their cell match matrices.
+
+    Parameters
+    ----------
+    match : ndarray
+        bool ``(P, C, C)``: ``match[p, i, j]`` iff cell ``i`` of the first image and cell
+        ``j`` of the second match.
+    grid : CellGrid
+        Both images' layout (``C = grid.cells``).
+
+    Returns
+    -------
+    votes : ndarray
+        ``(P,)`` int: the most matching cell pairs ``(i, i + s)`` under one shift ``s``.
+    shift : ndarray
+        ``(P, 2)`` int ``(dy, dx)`` in cells of that shift (the first of equal ones).
+
+    Examples
+    --------
+    >>> grid = CellGrid(1, 3, 8)
+    >>> match = np.array([[[0, 1, 0], [0, 0, 1], [1, 0, 0]]], bool)  # b = a shifted by 1 cell
+    >>> votes, shift = aligned_votes(match, grid)
+    >>> votes.tolist(), shift.tolist()
+    ([2], [[0, 1]])
+    """
+    match = np.asarray(match, bool)
+    if match.ndim != 3 or match.shape[1:] != (grid.cells, grid.cells):
+        raise ValueError(f"expected match matrices (P, {grid.cells}, {grid.cells}), got {match.shape}")
+    by_shift = match.reshape(len(match), -1).astype(np.float32) @ _shift_one_hot(grid)
+    best = by_shift.argmax(axis=1)
+    dy, dx = np.divmod(best, 2 * grid.width - 1)
+    shift = np.stack([dy - (grid.height - 1), dx - (grid.width - 1)], axis=1)
+    return np.rint(by_shift.max(axis=1)).astype(np.int64), shift
+
+
+def cell_votes(a: np.ndarray, b: np.ndarray, radius: int, grid: CellGrid | None = None) -> int:
+    """Votes of two images' cell codes: plain without ``grid``, aligned with it (module docstring)."""
     match = cell_distances(a, b) <= radius
+    if grid is not None:
+        return int(aligned_votes(match[None], grid)[0][0])
     return int(min(match.any(axis=1).sum(), match.any(axis=0).sum()))
 
 
-def vote_overlap(a: np.ndarray, b: np.ndarray, radius: int) -> float:
+def vote_overlap(a: np.ndarray, b: np.ndarray, radius: int, grid: CellGrid | None = None) -> float:
     """Overlap estimate of two images from their cell codes: votes / cells (in [0, 1]).
 
     Examples
@@ -147,13 +203,15 @@ def vote_overlap(a: np.ndarray, b: np.ndarray, radius: int) -> float:
     >>> a = np.array([[0], [255], [15], [240]], np.uint8)
     >>> vote_overlap(a, a[[1, 0, 3, 2]], 0), vote_overlap(a, a[[0, 0, 0, 0]], 0)
     (1.0, 0.25)
+    >>> vote_overlap(a, a[[3, 2, 1, 0]], 0, CellGrid(2, 2, 8))  # point-mirrored: one cell per shift
+    0.25
     """
     if min(len(a), len(b)) == 0:
         return 0.0
-    return cell_votes(a, b, radius) / min(len(a), len(b))
+    return cell_votes(a, b, radius, grid) / min(len(a), len(b))
 
 
-def all_pairs_votes(cells: np.ndarray, radius: int) -> np.ndarray:
+def all_pairs_votes(cells: np.ndarray, radius: int, grid: CellGrid | None = None) -> np.ndarray:
     """Votes of every pair of images, an ``(N, N)`` int32 matrix (diagonal 0).
 
     Quadratic in N: an evaluation helper for collections of thousands of images. Large
@@ -166,6 +224,8 @@ def all_pairs_votes(cells: np.ndarray, radius: int) -> np.ndarray:
         ``uint8`` ``(N, C, nbytes)`` from :func:`unpack_cell_codes`.
     radius : int
         A cell matches another within this Hamming distance.
+    grid : CellGrid, optional
+        Aligned votes with the layout; plain votes without.
     """
     cells = np.asarray(cells, np.uint8)
     if cells.ndim != 3:
@@ -179,8 +239,10 @@ def all_pairs_votes(cells: np.ndarray, radius: int) -> np.ndarray:
     for start in range(0, n, block):
         stop = min(n, start + block)
         match = (signs[start * c:stop * c] @ signs.T >= need).reshape(stop - start, c, n, c)
-        count_a = match.any(axis=3).sum(axis=1)
-        count_b = match.any(axis=1).sum(axis=2)
-        votes[start:stop] = np.minimum(count_a, count_b)
+        if grid is not None:
+            pairs = match.transpose(0, 2, 1, 3).reshape(-1, c, c)
+            votes[start:stop] = aligned_votes(pairs, grid)[0].reshape(stop - start, n)
+        else:
+            votes[start:stop] = np.minimum(match.any(axis=3).sum(axis=1), match.any(axis=1).sum(axis=2))
     np.fill_diagonal(votes, 0)
     return votes
