@@ -18,7 +18,9 @@ What it does:
      ties by file order). Spatial codes: :func:`mmselfsup_ext.apis.spatial_candidates`
      (faiss index of the cell codes, votes). ``cand/img`` is the mean number of candidate
      pairs an image ends up in;
-   - hash-only pair-F1 (precision, recall and F1 over *all* true pairs) and distractors
+   - hash-only pair-F1 (precision, recall and F1 over *all* true pairs; ``F1 listed`` is
+     the scorer's F1 over the pairs of ``pairs.csv`` only, which for ``--pairing all``
+     omits far pairs, the figure issue 12 quotes) and distractors
      removed: global codes through the deduplication pipeline (``--pairing all``, Otsu,
      ``cover`` keep rule); spatial codes: duplicate iff the vote-based overlap estimate
      ``(votes / cells) / rho >= 0.5``, then the same ``cover`` keep rule in file order.
@@ -57,7 +59,7 @@ from pathlib import Path
 import numpy as np
 from _common import DEFAULT_PHOTO, PrecomputedEncoder
 
-from mmselfsup_ext.apis import (DeepHashEncoder, SpatialHashEncoder, init_model, spatial_candidates)
+from mmselfsup_ext.apis import DeepHashEncoder, SpatialHashEncoder, SpatialVoteRule, init_model, spatial_candidates
 from mmselfsup_ext.dedup import EncodeResult, deduplicate_folder
 from mmselfsup_ext.dedup.keep import cover_keep
 from mmselfsup_ext.dedup.retrieval import RetrievalSettings
@@ -254,19 +256,20 @@ def write_spatial_run(tag_dir: Path, survey: Survey, estimate: np.ndarray, thres
     (tag_dir / "summary.json").write_text(json.dumps({"threshold": threshold}), encoding="utf-8")
 
 
-def spatial_rows(label: str, encoder: SpatialHashEncoder, survey: Survey, run: Path, rule: dict) -> dict[str, dict]:
+def spatial_rows(label: str, encoder: SpatialHashEncoder, survey: Survey, run: Path,
+                 rule: SpatialVoteRule) -> dict[str, dict]:
     """Metrics of a spatial model on one survey, with the calibrated vote rule."""
     result, speed = encode(encoder, survey)
     rows_codes = result.codes[encoder.tag]
     cells = unpack_cell_codes(rows_codes, encoder.grid)
-    share = all_pairs_votes(cells, rule["radius"], encoder.grid) / encoder.grid.cells
-    estimate = share / rule["rho"]
+    share = all_pairs_votes(cells, rule.radius, encoder.grid) / encoder.grid.cells
+    estimate = rule.overlap(share)
     tag = f"{label}{encoder.grid.bits}x{encoder.grid.height}x{encoder.grid.width}"
     write_spatial_run(run / tag, survey, estimate, 0.5)
     row = {"bits_per_image": encoder.grid.total_bits, "images_per_s": speed,
            "auc": roc_auc(_upper(share), _upper(survey.truth))}
     for k in KS:
-        settings = RetrievalSettings(radius=rule["radius"], min_votes=1, max_per_image=k)
+        settings = RetrievalSettings(radius=rule.radius, min_votes=1, max_per_image=k)
         i, j, _ = spatial_candidates(rows_codes, encoder.grid, settings)
         row[f"recall@{k}"], row[f"cand@{k}"] = pairs_recall(i, j, survey.truth)
     return {tag: row}
@@ -300,10 +303,11 @@ def evaluate(args: argparse.Namespace) -> dict:
             calibration = calibration or load_survey(calibration_survey(args.out, args.photo))
             train_codes, _ = encode(encoder, calibration)
             cells = unpack_cell_codes(train_codes.codes[encoder.tag], encoder.grid)
-            rule = calibrate_spatial(calibration, cells, encoder.grid, max_radius=encoder.grid.bits // 4)
-            results["calibration"][label] = rule
-            print(f"{label}: rule from the training survey: radius {rule['radius']}, "
-                  f"rho {rule['rho']:.3f} (pair-F1 there {rule['f1']:.3f})", file=sys.stderr)
+            fitted = calibrate_spatial(calibration, cells, encoder.grid, max_radius=encoder.grid.bits // 4)
+            results["calibration"][label] = fitted
+            rule = SpatialVoteRule(fitted["radius"], fitted["rho"])
+            print(f"{label}: rule from the training survey: spatial_vote_rule = dict(radius={rule.radius}, "
+                  f"rho={rule.rho:.4f}) (pair-F1 there {fitted['f1']:.3f})", file=sys.stderr)
         for seed, survey in zip(args.surveys, surveys):
             run = args.out / f"runs{seed}"
             rows = (spatial_rows(label, encoder, survey, run, rule) if spatial
@@ -312,6 +316,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             for tag, row in rows.items():
                 s = scores[tag]
                 row.update({"precision": s["precision"], "recall_all": s["recall_all"], "f1_all": s["f1_all"],
+                            "f1_listed": s["f1"],
                             "threshold": s["hash_threshold"], "distr_removed": s["n_distractors_removed"],
                             "distr_in_dup": dup_distractors(run / tag, survey), "n_true_pairs": s["n_true_pairs"],
                             "n_distractors": s["n_distractors"]})
@@ -330,9 +335,9 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def markdown_table(results: dict) -> str:
     """One row per tag: means over surveys, distractor counts summed."""
-    lines = ["| tag | bits/img | R@5 | R@10 | cand/img@10 | precision | recall | pair-F1 | AUC | "
+    lines = ["| tag | bits/img | R@5 | R@10 | cand/img@10 | precision | recall | pair-F1 | F1 listed | AUC | "
              "distr. removed | distr. in dup pairs | img/s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     oracle = list(results["oracle"].values())
     lines.append(f"| oracle (true overlap) | | {_fmt(_mean([o['recall@5'] for o in oracle]))} | "
                  f"{_fmt(_mean([o['recall@10'] for o in oracle]))} | | | | | | | | |")
@@ -344,7 +349,8 @@ def markdown_table(results: dict) -> str:
         total = sum(r["n_distractors"] for r in rows)
         lines.append(f"| {tag} | {rows[0]['bits_per_image']} | {_fmt(m['recall@5'])} | {_fmt(m['recall@10'])} | "
                      f"{_fmt(m['cand@10'], 1)} | {_fmt(m['precision'])} | {_fmt(m['recall_all'])} | "
-                     f"{_fmt(m['f1_all'])} | {_fmt(m['auc'])} | {removed}/{total} | {in_dup}/{total} | "
+                     f"{_fmt(m['f1_all'])} | {_fmt(m['f1_listed'])} | {_fmt(m['auc'])} | {removed}/{total} | "
+                     f"{in_dup}/{total} | "
                      f"{_fmt(m['images_per_s'], 1)} |")
     return "\n".join(lines)
 

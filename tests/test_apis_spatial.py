@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from mmselfsup_ext.apis import SpatialHashEncoder, cell_grid, init_model, spatial_candidates, spatial_overlaps
+from mmselfsup_ext.apis import (SpatialHashEncoder, SpatialVoteRule, cell_grid, init_model, spatial_candidates,
+                                spatial_overlaps, vote_rule)
 from mmselfsup_ext.dedup import deduplicate_folder
 from mmselfsup_ext.dedup.encoders import Encoder
 from mmselfsup_ext.dedup.retrieval import RetrievalSettings
@@ -184,4 +186,18 @@ def test_candidates_and_overlaps_follow_shared_cells():
     settings = RetrievalSettings(radius=4, min_votes=8, max_per_image=2)
     i, j, votes = spatial_candidates(rows, grid, settings)
     assert list(zip(i.tolist(), j.tolist(), votes.tolist())) == [(0, 1, 48), (2, 3, 32)]
-    np.testing.assert_allclose(spatial_overlaps(rows, grid, [0, 2, 0], [1, 3, 2], 4), [0.75, 0.5, 0.0])
+    np.testing.assert_allclose(spatial_overlaps(rows, grid, [0, 2, 0], [1, 3, 2], SpatialVoteRule(4, 1.0)),
+                               [0.75, 0.5, 0.0])
+    # rho: only 80 % of the cells of a full overlap vote, so 32 votes of 64 estimate 0.625.
+    np.testing.assert_allclose(spatial_overlaps(rows, grid, [2], [3], SpatialVoteRule(4, 0.8)), [0.625])
+
+
+def test_vote_rule_comes_from_the_config(spatial_model):
+    with pytest.raises(ValueError, match="spatial_vote_rule"):
+        vote_rule(spatial_model)
+    configured = SimpleNamespace(cfg=Config({**TINY_SPATIAL, "spatial_vote_rule": dict(radius=6, rho=0.4)}))
+    assert vote_rule(configured) == SpatialVoteRule(6, 0.4)
+    np.testing.assert_allclose(SpatialVoteRule(6, 0.4).overlap([0.1, 0.2, 0.6]), [0.25, 0.5, 1.0])
+    for bad in (dict(radius=-1, rho=0.5), dict(radius=2, rho=0.0), dict(radius=2, rho=1.5)):
+        with pytest.raises(ValueError):
+            SpatialVoteRule(**bad)

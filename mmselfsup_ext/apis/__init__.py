@@ -14,7 +14,7 @@ from .encoder import DeepHashEncoder
 from .inference import (DEFAULT_IMG_SIZE, cell_grid, code_method, code_tags, encode_images, init_model,
                         model_img_size, resolve_device, weights_digest)
 from .spatial_encoder import SpatialHashEncoder
-from .spatial_search import spatial_candidates, spatial_overlaps
+from .spatial_search import SpatialVoteRule, spatial_candidates, spatial_overlaps, vote_rule
 
 __all__ = [
     "MODEL_ZOO_DIR",
@@ -24,6 +24,7 @@ __all__ = [
     "ConfigError",
     "DeepHashEncoder",
     "SpatialHashEncoder",
+    "SpatialVoteRule",
     "cell_grid",
     "code_method",
     "code_tags",
@@ -34,5 +35,6 @@ __all__ = [
     "resolve_device",
     "spatial_candidates",
     "spatial_overlaps",
+    "vote_rule",
     "weights_digest",
 ]
