@@ -18,6 +18,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "selfsup"
 MIM_CPU = "simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"
 HASHCLR_CPU = "hashclr/hashclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
 SIMCLR_CPU = "simclr/simclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
+SPATIAL_CPU = "spatialhash/spatialhash_swin_small-cpu_fpn_1xb8_coslr_6e_concrete.py"
 
 
 class Recorder(Hook):
@@ -117,3 +118,17 @@ def test_simclr_baseline_cpu_config_trains_two_iterations(data_root, tmp_path):
     # 0 < loss <= log(3 candidates) + 2 / 0.1.
     assert all(0 < out["loss"] <= math.log(3) + 20 for out in recorder.outputs)
     assert _changed(recorder.start_state, runner.model.state_dict(), "backbone.")
+
+
+def test_spatialhash_cpu_config_trains_on_view_geometry_from_the_mim_backbone(mim_run, data_root, tmp_path):
+    mim_checkpoint = mim_run[2] / "epoch_2.pth"
+    recorder, runner = train(SPATIAL_CPU, tmp_path, data_root, **{"model.backbone_init": str(mim_checkpoint)})
+    mim_state = load_checkpoint_file(mim_checkpoint)["state_dict"]
+    backbone = {k: v for k, v in recorder.start_state.items() if k.startswith("backbone.")}
+    assert backbone and all(torch.equal(v, mim_state[k]) for k, v in backbone.items())
+    assert runner.iter == 2
+    assert recorder.gammas == pytest.approx([1.0, math.sqrt(2.0)])
+    for out in recorder.outputs:
+        assert set(out) >= {"loss", "loss_dense", "loss_quant", "loss_decor"}
+        assert out["loss"] == pytest.approx(out["loss_dense"] + out["loss_quant"] + out["loss_decor"], rel=1e-5)
+    assert _changed(recorder.start_state, runner.model.state_dict(), "neck.")

@@ -3,14 +3,18 @@
 - :func:`init_model`: config + checkpoint (default: the shipped model) -> model in eval mode.
 - :func:`encode_images`: image files -> codes of every length at once (an ``EncodeResult``).
 - :class:`DeepHashEncoder`: the same as an encoder of the deduplication pipeline.
+- :class:`SpatialHashEncoder`: cell codes of a spatial hash model, one packed row per image;
+  :func:`spatial_candidates` and :func:`spatial_overlaps` use them by cell votes.
 """
 from mmselfsup_ext.engine.config import ConfigError
 from mmselfsup_ext.utils import CheckpointError
 
 from .defaults import MODEL_ZOO_DIR, DEFAULT_MODEL, default_model_files
 from .encoder import DeepHashEncoder
-from .inference import (DEFAULT_IMG_SIZE, code_method, code_tags, encode_images, init_model,
+from .inference import (DEFAULT_IMG_SIZE, cell_grid, code_method, code_tags, encode_images, init_model,
                         model_img_size, resolve_device, weights_digest)
+from .spatial_encoder import SpatialHashEncoder
+from .spatial_search import SpatialVoteRule, spatial_candidates, spatial_overlaps, vote_rule
 
 __all__ = [
     "MODEL_ZOO_DIR",
@@ -19,6 +23,9 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DeepHashEncoder",
+    "SpatialHashEncoder",
+    "SpatialVoteRule",
+    "cell_grid",
     "code_method",
     "code_tags",
     "default_model_files",
@@ -26,5 +33,8 @@ __all__ = [
     "init_model",
     "model_img_size",
     "resolve_device",
+    "spatial_candidates",
+    "spatial_overlaps",
+    "vote_rule",
     "weights_digest",
 ]

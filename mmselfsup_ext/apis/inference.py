@@ -27,17 +27,22 @@ from tqdm.auto import tqdm
 from mmselfsup_ext.dedup.encoders import EncodeResult
 from mmselfsup_ext.fileio.loading import UnreadableImageError, load_image
 from mmselfsup_ext.engine.config import ConfigError, load_config
-from mmselfsup_ext.hashing import pack_bits
+from mmselfsup_ext.hashing import CellGrid, pack_bits, pack_cell_codes
 from mmselfsup_ext.models.algorithms.simclr import SimCLR
 from mmselfsup_ext.models.algorithms.swin_fpn_hashclr import SwinFpnHashCLR
+from mmselfsup_ext.models.algorithms.swin_fpn_spatial_hash import SwinFpnSpatialHash
 from mmselfsup_ext.models.utils import code_layout
 from mmselfsup_ext.registry import MODELS
 from mmselfsup_ext.utils import load_checkpoint_file, load_model_weights, register_all_modules
 
 from .defaults import default_model_files
 
-__all__ = ["DEFAULT_IMG_SIZE", "code_method", "code_tags", "encode_images", "init_model",
+__all__ = ["DEFAULT_IMG_SIZE", "cell_grid", "code_method", "code_tags", "encode_images", "init_model",
            "model_img_size", "resolve_device", "weights_digest"]
+
+#: Models whose codes :func:`encode_images` computes: global codes (SimCLR and its
+#: subclass SwinFpnHashCLR) and spatial codes (SwinFpnSpatialHash).
+HashingModel = SimCLR | SwinFpnSpatialHash
 
 #: Inference size when a config does not name one (``inference_img_size``): the paper's 512.
 DEFAULT_IMG_SIZE = 512
@@ -122,8 +127,8 @@ def init_model(
     config: str | os.PathLike | Config | None = None,
     checkpoint: str | os.PathLike | None = None,
     device: str | torch.device = "auto",
-) -> SimCLR:
-    """Build a hashing model (SwinFpnHashCLR or SimCLR) for inference.
+) -> HashingModel:
+    """Build a hashing model (SwinFpnHashCLR, SimCLR or SwinFpnSpatialHash) for inference.
 
     Parameters
     ----------
@@ -138,7 +143,7 @@ def init_model(
 
     Returns
     -------
-    SimCLR
+    SimCLR or SwinFpnSpatialHash
         In eval mode on ``device``, with ``cfg`` (the config), ``config_name``,
         ``checkpoint_path`` and ``weights_sha256`` attributes. ``init_weights()`` is deliberately not called, so
         a config's ``backbone_init`` (a training-time file) is not needed.
@@ -176,9 +181,9 @@ def init_model(
         model = MODELS.build(cfg.model)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"cannot build the model of the config: {type(exc).__name__}: {exc}") from None
-    if not isinstance(model, SimCLR):
+    if not isinstance(model, (SimCLR, SwinFpnSpatialHash)):
         raise ConfigError(f"the config builds {type(model).__name__}, which yields no binary codes; "
-                          "use a SwinFpnHashCLR or SimCLR config")
+                          "use a SwinFpnHashCLR, SimCLR or SwinFpnSpatialHash config")
     if checkpoint is None:
         warnings.warn("init_model: no checkpoint given, the model has random weights", RuntimeWarning,
                       stacklevel=2)
@@ -242,6 +247,22 @@ def code_tags(model: nn.Module, bits: Sequence[int] | None = None) -> dict[str, 
     return {f"{method}{b}": b for b in chosen}
 
 
+def cell_grid(model: SwinFpnSpatialHash, img_size: int) -> CellGrid:
+    """Cell layout of a spatial model's codes at input size ``img_size`` (square).
+
+    Examples
+    --------
+    >>> cell_grid(model, 128).tag()  # doctest: +SKIP
+    'spatialhash64x8x8'
+    """
+    if not isinstance(model, SwinFpnSpatialHash):
+        raise ValueError(f"expected a SwinFpnSpatialHash model, got {type(model).__name__}")
+    stride = model.backbone.out_stride
+    if img_size % stride:
+        raise ValueError(f"img_size must be a multiple of the cell size {stride}, got {img_size}")
+    return CellGrid(img_size // stride, img_size // stride, model.code_bits)
+
+
 def model_img_size(model: nn.Module) -> int:
     """Default inference size of a model: its config's ``inference_img_size``, else 512."""
     cfg = getattr(model, "cfg", None)
@@ -278,7 +299,7 @@ def _collate(batch: list[tuple[int, torch.Tensor | None, str | None]]) -> tuple[
 
 
 def encode_images(
-    model: SimCLR,
+    model: HashingModel,
     paths: Sequence[str | os.PathLike],
     batch_size: int = 16,
     img_size: int | None = None,
@@ -292,12 +313,14 @@ def encode_images(
     path's loader: EXIF orientation, JPEG draft mode) in a torch ``DataLoader``, resized
     to ``img_size`` squared, normalised by the model's data preprocessor and encoded in
     batches under ``torch.inference_mode`` (float16 autocast on CUDA). The code is
-    ``sign(z)`` of the projection, split into lengths by the authors' layout.
+    ``sign(z)`` of the projection, split into lengths by the authors' layout; for a
+    spatial model, one row per image packs the sign bits of every cell
+    (:func:`mmselfsup_ext.hashing.pack_cell_codes`) under the tag of :func:`cell_grid`.
 
     Parameters
     ----------
-    model : SimCLR
-        From :func:`init_model` (any SwinFpnHashCLR or SimCLR in eval mode).
+    model : SimCLR or SwinFpnSpatialHash
+        From :func:`init_model` (any SwinFpnHashCLR, SimCLR or SwinFpnSpatialHash in eval mode).
     paths : sequence of path-like
         Image files; codes keep this order.
     batch_size : int
@@ -310,13 +333,13 @@ def encode_images(
     progress : bool
         Show a tqdm progress bar on stderr.
     bits : sequence of int, optional
-        Code lengths (default all: 32, 64, 96, 128).
+        Code lengths (default all: 32, 64, 96, 128); global models only.
 
     Returns
     -------
     EncodeResult
         ``codes[tag]`` uint8 ``(n_ok, bits / 8)`` for tags ``hashclr<bits>`` (or
-        ``simclr<bits>``), rows aligned with ``ok_paths``; ``unreadable`` lists
+        ``simclr<bits>``, or one ``spatialhash<K>x<h>x<w>``), rows aligned with ``ok_paths``; ``unreadable`` lists
         ``(path, reason)`` with exactly the classical path's reasons; ``timings`` holds
         the wall time of the shared pass for every tag.
 
@@ -339,11 +362,15 @@ def encode_images(
     stride = getattr(model.backbone, "stride", 32)
     if not isinstance(size, int) or size < stride or size % stride:
         raise ValueError(f"img_size must be a positive multiple of {stride}, got {size!r}")
-    tags = code_tags(model, bits)
+    spatial = isinstance(model, SwinFpnSpatialHash)
+    if spatial and bits is not None:
+        raise ValueError("bits selects global code lengths; a spatial model has one cell layout")
+    grid = cell_grid(model, size) if spatial else None
+    tags = {grid.tag(): grid.total_bits} if spatial else code_tags(model, bits)
     paths = [Path(p) for p in paths]
     device = next(model.parameters()).device
     start = time.perf_counter()
-    rows: dict[int, list[np.ndarray]] = {b: [] for b in tags.values()}
+    rows: dict[str, list[np.ndarray]] = {tag: [] for tag in tags}
     ok_index: list[int] = []
     failed: list[tuple[int, str]] = []
     loader = DataLoader(_ImageFiles(paths, size), batch_size=batch_size, shuffle=False,
@@ -357,12 +384,13 @@ def encode_images(
             if images is not None:
                 inputs = model.data_preprocessor({"inputs": images})["inputs"]
                 codes = model(inputs, mode="predict")["codes"]
-                for b in rows:
-                    rows[b].append(pack_bits(codes[b].cpu().numpy()))
+                for tag, b in tags.items():
+                    rows[tag].append(pack_cell_codes(codes.cpu().numpy()) if spatial
+                                     else pack_bits(codes[b].cpu().numpy()))
                 ok_index.extend(indices)
             bar.update(len(indices) + len(bad))
     wall = time.perf_counter() - start
-    codes_out = {tag: (np.concatenate(rows[b]) if rows[b] else np.zeros((0, b // 8), np.uint8))
+    codes_out = {tag: (np.concatenate(rows[tag]) if rows[tag] else np.zeros((0, b // 8), np.uint8))
                  for tag, b in tags.items()}
     return EncodeResult(
         codes=codes_out,

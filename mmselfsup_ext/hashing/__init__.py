@@ -1,4 +1,6 @@
 """Torch-free hashing toolkit: packed codes, classical hashes, Hamming search, Otsu."""
+from .cell_codes import (CellGrid, aligned_votes, all_pairs_votes, cell_distances, cell_votes, pack_cell_codes,
+                         unpack_cell_codes, vote_overlap)
 from .classical import CLASSICAL_METHODS, classical_hash, classical_tag, min_decode_size
 from .codes import codes_to_hex, hex_to_codes, pack_bits, unpack_bits
 from .hamming import (
@@ -14,7 +16,12 @@ from .sampling import dkw_epsilon, sampled_distance_histogram, sampled_knn_dista
 
 __all__ = [
     "CLASSICAL_METHODS",
+    "CellGrid",
+    "aligned_votes",
     "RADIUS_METHODS",
+    "all_pairs_votes",
+    "cell_distances",
+    "cell_votes",
     "classical_hash",
     "classical_tag",
     "codes_to_hex",
@@ -27,9 +34,12 @@ __all__ = [
     "otsu_threshold",
     "otsu_threshold_bounds",
     "pack_bits",
+    "pack_cell_codes",
     "pair_distances",
     "radius_pairs",
     "sampled_distance_histogram",
     "sampled_knn_distances",
     "unpack_bits",
+    "unpack_cell_codes",
+    "vote_overlap",
 ]

@@ -50,6 +50,25 @@ def overlap_fraction(shift_x: float, shift_y: float, width: float, height: float
     return max(0.0, 1.0 - abs(shift_x) / width) * max(0.0, 1.0 - abs(shift_y) / height)
 
 
+def _view_to_source(left: int, top: int, w_px: int, h_px: int, angle: float, cx: float,
+                    cy: float) -> torch.Tensor:
+    """(2, 3) affine map from a view's normalised coordinates to source coordinates.
+
+    The view resizes the box ``(left, top, w_px, h_px)`` of the image rotated by ``angle``
+    degrees about ``(cx, cy)``; torchvision's rotation takes the rotated image's point
+    ``q`` from the source point ``p = c + R(-angle) (q - c)`` (R counter-clockwise in
+    x-right, y-down coordinates; pinned by a test against a coordinate-ramp image).
+    """
+    a = math.radians(-angle)
+    rot = torch.tensor([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]], dtype=torch.float64)
+    scale = torch.diag(torch.tensor([w_px / 2.0, h_px / 2.0], dtype=torch.float64))
+    centre = torch.tensor([cx, cy], dtype=torch.float64)
+    box_centre = torch.tensor([left + w_px / 2.0, top + h_px / 2.0], dtype=torch.float64)
+    linear = rot @ scale
+    offset = rot @ (box_centre - centre) + centre
+    return torch.cat([linear, offset[:, None]], dim=1).float()
+
+
 def _uniform(low: float, high: float) -> float:
     return low + (high - low) * torch.rand(()).item()
 
@@ -66,6 +85,15 @@ class OverlapViews(BaseTransform):
     about their centres, like the pose jitter between two drone shots. Each crop is
     resized to ``size`` and passed through ``transforms`` (photometric jitter).
     ``results['img']`` becomes the list of the two views, as after :class:`MultiView`.
+
+``results['view_geometry']`` records where each view came from: a float32 ``(2, 2, 3)``
+tensor whose ``[v]`` is the affine map from view ``v``'s normalised coordinates
+(``x, y`` in [-1, 1], pixel centres at ``2 (i + 0.5) / size - 1``, the
+``align_corners=False`` convention of ``grid_sample``) to continuous source-image
+coordinates (pixel ``i`` spans ``[i, i + 1)``). The same surface point in the two views
+is therefore known exactly (dense correspondence), provided ``transforms`` are
+photometric only. Pack it with ``PackSelfSupInputs(meta_keys=("img_path",
+"view_geometry"))`` for dense losses.
 
     Shifts that would leave the image are clipped, which only increases the overlap;
     a rotated or scaled crop may sample a thin border outside the image, filled with
@@ -148,8 +176,11 @@ class OverlapViews(BaseTransform):
         return (cx1, cy1, cx2, cy2), (crop_w, crop_h)
 
     def _view(self, img: torch.Tensor, cx: float, cy: float, crop_w: float, crop_h: float,
-              fill: list[float]) -> torch.Tensor:
-        """Crop (w, h) about (cx, cy) with random rotation and scale, resized to ``size``."""
+              fill: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Crop (w, h) about (cx, cy) with random rotation and scale, resized to ``size``.
+
+        Returns the view and its (2, 3) map from normalised view to source coordinates.
+        """
         angle = _uniform(-self.max_rotation, self.max_rotation)
         zoom = 1.0 + _uniform(-self.max_scale, self.max_scale)
         height, width = img.shape[-2:]
@@ -162,18 +193,22 @@ class OverlapViews(BaseTransform):
         left = int(round(min(max(cx - w / 2, 0.0), width - min(w, width))))
         top = int(round(min(max(cy - h / 2, 0.0), height - min(h, height))))
         w_px, h_px = max(1, int(round(min(w, width)))), max(1, int(round(min(h, height))))
-        return F.resized_crop(rotated, top, left, h_px, w_px, [self.size, self.size], antialias=True)
+        view = F.resized_crop(rotated, top, left, h_px, w_px, [self.size, self.size], antialias=True)
+        return view, _view_to_source(left, top, w_px, h_px, angle, cx, cy)
 
     def transform(self, results: dict) -> dict | None:
         """Replace ``results['img']`` by the list of two augmented overlapping views."""
         img = check_image(results["img"], "OverlapViews")
         (cx1, cy1, cx2, cy2), (crop_w, crop_h) = self.boxes(*img.shape[-2:])
         fill = [float(v) for v in img.float().mean(dim=(1, 2))]
-        views = []
+        views, geometry = [], []
         for cx, cy in ((cx1, cy1), (cx2, cy2)):
-            out = self.pipeline(dict(results, img=self._view(img, cx, cy, crop_w, crop_h, fill)))
+            view, to_source = self._view(img, cx, cy, crop_w, crop_h, fill)
+            out = self.pipeline(dict(results, img=view))
             if out is None:
                 return None
             views.append(out["img"])
+            geometry.append(to_source)
         results["img"] = views
+        results["view_geometry"] = torch.stack(geometry)
         return results

@@ -2,5 +2,7 @@ from .base import BaseSelfSupervisor
 from .simclr import SimCLR, load_backbone_weights
 from .swin_fpn_hashclr import SwinFpnHashCLR
 from .swin_fpn_mim import SwinFpnMIM
+from .swin_fpn_spatial_hash import SwinFpnSpatialHash
 
-__all__ = ["BaseSelfSupervisor", "SimCLR", "SwinFpnHashCLR", "SwinFpnMIM", "load_backbone_weights"]
+__all__ = ["BaseSelfSupervisor", "SimCLR", "SwinFpnHashCLR", "SwinFpnMIM", "SwinFpnSpatialHash",
+           "load_backbone_weights"]

@@ -62,7 +62,7 @@ class Fpn(nn.Module):
 
 
 class PyramidFusion(nn.Module):
-    """Project each pyramid level, resize it to the coarsest level and concatenate.
+    """Project each pyramid level, resize it to one level's grid and concatenate.
 
     Parameters
     ----------
@@ -72,19 +72,30 @@ class PyramidFusion(nn.Module):
         Number of pyramid levels; the output has ``num_levels * channels`` channels.
     dropout : float
         Channel dropout (Dropout2d) on the fused map.
+    out_level : int
+        Index (finest first) of the level whose grid the output has; -1 is the coarsest
+        (the paper's fusion).
     """
 
-    def __init__(self, channels: int, num_levels: int, dropout: float) -> None:
+    def __init__(self, channels: int, num_levels: int, dropout: float, out_level: int = -1) -> None:
         super().__init__()
+        if not -num_levels <= out_level < num_levels:
+            raise ValueError(f"out_level must index one of {num_levels} levels, got {out_level}")
         self.proj = nn.ModuleList(nn.Conv2d(channels, channels, 1) for _ in range(num_levels))
         self.dropout = nn.Dropout2d(dropout)
+        self.out_level = out_level % num_levels
 
     def forward(self, levels: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Fuse pyramid levels (finest first) into one map at the coarsest resolution."""
-        size = levels[-1].shape[-2:]
-        # Area resizing averages each fine level over the coarse cell instead of sampling
-        # a few pixels, so no level aliases when it shrinks by up to 8x.
-        fused = [F.interpolate(proj(x), size=size, mode="area") for proj, x in zip(self.proj, levels)]
+        """Fuse pyramid levels (finest first) into one map on the grid of ``out_level``."""
+        size = levels[self.out_level].shape[-2:]
+        fused = []
+        for k, (proj, x) in enumerate(zip(self.proj, levels)):
+            # Area resizing averages each finer level over the output cell instead of
+            # sampling a few pixels, so no level aliases when it shrinks by up to 8x;
+            # coarser levels are upsampled bilinearly, so cell maps vary smoothly.
+            mode = "area" if k <= self.out_level else "bilinear"
+            extra = {} if mode == "area" else {"align_corners": False}
+            fused.append(F.interpolate(proj(x), size=size, mode=mode, **extra))
         return self.dropout(torch.cat(fused, dim=1))
 
 
@@ -137,13 +148,18 @@ class SwinFpn(BaseModule):
         Dropout2d rate on the fused map.
     use_mask_token : bool
         Create the learnable SimMIM mask token (needed for ``forward(x, mask)``).
+    out_level : int
+        Pyramid level (finest first; -1 = coarsest, the paper) whose grid the fused map
+        has. Dense heads use a finer one (level 2: stride 16) for more cells per image;
+        it adds no parameters, so a checkpoint loads at any ``out_level``.
     init_cfg : dict, optional
         mmengine initialisation config.
 
     Notes
     -----
-    ``forward(x)`` returns ``(B, 4 * fpn_channels, H / 32, W / 32)`` for the 4-stage archs;
-    H and W must be multiples of ``patch_size * 2 ** (num_stages - 1)``.
+    ``forward(x)`` returns ``(B, 4 * fpn_channels, H / out_stride, W / out_stride)`` for
+    the 4-stage archs (``out_stride`` 32 at the default ``out_level``); H and W must be
+    multiples of ``patch_size * 2 ** (num_stages - 1)``.
     """
 
     def __init__(
@@ -156,6 +172,7 @@ class SwinFpn(BaseModule):
         drop_path_rate: float = 0.1,
         dropout: float = 0.1,
         use_mask_token: bool = False,
+        out_level: int = -1,
         init_cfg: Optional[dict] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -189,7 +206,9 @@ class SwinFpn(BaseModule):
         if self.mask_token is not None:
             nn.init.trunc_normal_(self.mask_token, std=0.02)
         self.fpn = Fpn(stage_channels, spec["fpn_channels"])
-        self.fusion = PyramidFusion(spec["fpn_channels"], num_stages, dropout)
+        self.fusion = PyramidFusion(spec["fpn_channels"], num_stages, dropout, out_level)
+        #: Input pixels per cell of the fused map.
+        self.out_stride = patch_size * 2 ** self.fusion.out_level
         self.stage_channels = tuple(stage_channels)
         self.out_channels = spec["fpn_channels"] * num_stages
 

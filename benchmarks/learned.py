@@ -1,0 +1,372 @@
+"""Learned codes of issue 12 on shuffled two-pass surveys: candidates, pair-F1, AUC, distractors, speed.
+
+What it does:
+
+1. Simulates shuffled two-pass surveys (``coarse`` then ``dense`` pass, file names shuffled,
+   ``--distractors`` unrelated photos: scikit-image's samples first) over three walls: the
+   RIGHT (evaluation) half of the real photo and two procedural walls whose seeds
+   (``2 * seed``, ``2 * seed + 1``) are disjoint from the training walls (1000-1003 of
+   ``tools/make_training_data.py``). One survey per ``--surveys`` seed.
+2. Encodes every survey with every ``--model``: global models (HashCLR, SimCLR) give
+   32/64/96/128-bit codes, a spatial model (SwinFpnSpatialHash) one code per cell.
+3. Per code (tag), over all pairs of the survey, a pair being a true duplicate iff its
+   footprint overlap is >= 0.5 (distractors never are):
+
+   - candidate recall at k: the share of true pairs among the candidates when every image
+     keeps its k best partners (a pair stays if either image keeps it, as in
+     ``dedup.retrieval.select_candidates``). Global codes: the k nearest codes (Hamming,
+     ties by file order). Spatial codes: :func:`mmselfsup_ext.apis.spatial_candidates`
+     (faiss index of the cell codes, votes). ``cand/img`` is the mean number of candidate
+     pairs an image ends up in;
+   - hash-only pair-F1 (precision, recall and F1 over *all* true pairs; ``F1 listed`` is
+     the scorer's F1 over the pairs of ``pairs.csv`` only, which for ``--pairing all``
+     omits far pairs, the figure issue 12 quotes) and distractors
+     removed: global codes through the deduplication pipeline (``--pairing all``, Otsu,
+     ``cover`` keep rule); spatial codes: duplicate iff the vote-based overlap estimate
+     ``(votes / cells) / rho >= 0.5``, then the same ``cover`` keep rule in file order.
+     The votes are aligned ones (:func:`mmselfsup_ext.hashing.aligned_votes`: the most
+     cells matching under one shift of the grid). ``radius`` and ``rho`` are fixed on a survey of the TRAINING surfaces (the photo's left
+     half, walls 1000 and 1001) before any evaluation survey is looked at: the radius and
+     vote share with the best pair-F1 there, rho = 2 x that share;
+     The row ``oracle`` ranks partners by their true overlap: the most any ranking can
+     recall at k (images with more than k true partners cap it);
+   - ROC-AUC over all pairs (score: minus the distance, or the votes);
+   - ``dup_distr``: distractors in any predicted duplicate pair (stricter than removed);
+   - images per second of the encoding (decode + forward pass; this machine's 2 shared
+     cores, so compare within one run only).
+
+4. Prints the Markdown table (means over surveys; distractor counts summed) and writes
+   ``OUT/results.json``.
+
+Example (``benchmarks/README_learned.md``)::
+
+    python benchmarks/learned.py --out work_dirs/learned \
+        --model shipped=mmselfsup_ext/model_zoo/hashclr-overlap_swin_small-cpu_fpn_concrete.pth \
+        --model spatial=work_dirs/spatialhash_swin_small-cpu_fpn_1xb8_coslr_6e_concrete/epoch_6.pth
+
+A model is ``LABEL=CHECKPOINT`` or ``LABEL=CONFIG,CHECKPOINT``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from _common import DEFAULT_PHOTO, PrecomputedEncoder
+
+from mmselfsup_ext.apis import DeepHashEncoder, SpatialHashEncoder, SpatialVoteRule, init_model, spatial_candidates
+from mmselfsup_ext.dedup import EncodeResult, deduplicate_folder
+from mmselfsup_ext.dedup.keep import cover_keep
+from mmselfsup_ext.dedup.retrieval import RetrievalSettings
+from mmselfsup_ext.evaluation import (load_ground_truth, load_photo, procedural_concrete, roc_auc,
+                                      score_dedup, simulate_survey, survey_walls)
+from mmselfsup_ext.fileio import discover_images
+from mmselfsup_ext.hashing import CellGrid, all_pairs_votes, unpack_cell_codes
+from mmselfsup_ext.models.algorithms.swin_fpn_spatial_hash import SwinFpnSpatialHash
+
+KS = (5, 10)
+#: Training walls of tools/make_training_data.py used for the calibration survey.
+TRAINING_WALL_SEEDS = (1000, 1001)
+CALIBRATION_SEED = 100
+
+
+@dataclass
+class Survey:
+    """A survey's images in discovery order and its pairwise truth."""
+
+    folder: Path
+    paths: list[Path]
+    overlap: np.ndarray       # (N, N) ground-truth overlap, 0 for distractors
+    distractor: np.ndarray    # (N,) bool
+
+    @property
+    def truth(self) -> np.ndarray:
+        return self.overlap >= 0.5
+
+
+def _parse_model(text: str) -> tuple[str, str | None, str]:
+    label, sep, files = text.partition("=")
+    if not sep or not label or not files:
+        raise argparse.ArgumentTypeError(f"expected LABEL=CHECKPOINT or LABEL=CONFIG,CHECKPOINT, got {text!r}")
+    if not label.replace("-", "").replace("_", "").isalnum() or label[-1].isdigit():
+        raise argparse.ArgumentTypeError(f"LABEL must be letters/digits/-/_ not ending in a digit, got {label!r}")
+    config, comma, checkpoint = files.partition(",")
+    return (label, config, checkpoint) if comma else (label, None, files)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line interface."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="working folder (surveys, runs, results)")
+    parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO, help="the real photo (default: the shared one)")
+    parser.add_argument("--surveys", type=int, nargs="+", default=[0, 1], help="survey seeds (default 0 1)")
+    parser.add_argument("--distractors", type=int, default=8, help="unrelated photos per survey (default 8)")
+    parser.add_argument("--model", type=_parse_model, action="append", required=True,
+                        metavar="LABEL=[CONFIG,]CKPT", help="model to evaluate (repeatable)")
+    parser.add_argument("--batch-size", type=int, default=16, help="batch size (default 16)")
+    parser.add_argument("--device", default="cpu", help="device (default cpu)")
+    return parser
+
+
+# --- surveys -------------------------------------------------------------------------------------
+
+def _simulate(folder: Path, walls: list, seed: int, distractors: int) -> Path:
+    if not (folder / "ground_truth.json").is_file():
+        simulate_survey(walls, folder, passes=("coarse", "dense"), distractors=distractors,
+                        shuffle_names=True, seed=seed)
+    return folder
+
+
+def evaluation_survey(out: Path, photo: Path, seed: int, distractors: int) -> Path:
+    """Photo's evaluation half + procedural walls ``2 seed``, ``2 seed + 1`` (reused if present)."""
+    return _simulate(out / f"survey{seed}", survey_walls(3, first_seed=2 * seed, photo=photo), seed, distractors)
+
+
+def calibration_survey(out: Path, photo: Path) -> Path:
+    """The same kind of survey over TRAINING surfaces only (photo's left half, walls 1000-1001)."""
+    walls = [load_photo(photo, region="train")] + [procedural_concrete(1296, 2048, seed=s)
+                                                    for s in TRAINING_WALL_SEEDS]
+    return _simulate(out / "calibration", walls, CALIBRATION_SEED, 0)
+
+
+def load_survey(folder: Path) -> Survey:
+    """Images in the pipeline's discovery order and the (N, N) overlap matrix."""
+    gt = load_ground_truth(folder / "ground_truth.json")
+    paths = discover_images(folder / "images")
+    index = gt.image_index()
+    rows = np.array([index[p.name] for p in paths])
+    n_shots = len(gt.files)
+    full = np.zeros((len(index), len(index)))
+    for (a, b), ov in gt.overlaps.items():
+        full[a, b] = full[b, a] = ov
+    return Survey(folder, paths, full[np.ix_(rows, rows)], rows >= n_shots)
+
+
+# --- metrics ---------------------------------------------------------------------------------------
+
+def _upper(matrix: np.ndarray) -> np.ndarray:
+    return matrix[np.triu_indices(len(matrix), 1)]
+
+
+def knn_recall(score: np.ndarray, truth: np.ndarray, k: int) -> tuple[float, float]:
+    """Recall of true pairs when each image keeps its ``k`` best-scored partners, and candidates per image."""
+    n = len(score)
+    s = score.astype(np.float64).copy()
+    np.fill_diagonal(s, -np.inf)
+    order = np.argsort(-s, axis=1, kind="stable")[:, :k]  # ties: lower index first
+    keep = np.zeros((n, n), bool)
+    keep[np.repeat(np.arange(n), order.shape[1]), order.ravel()] = True
+    covered = keep | keep.T
+    return float(_upper(covered)[_upper(truth)].mean()), float(covered.sum(axis=1).mean())
+
+
+def pairs_recall(i: np.ndarray, j: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Recall of true pairs among candidate pairs ``(i, j)``, and candidates per image."""
+    covered = np.zeros_like(truth)
+    covered[i, j] = covered[j, i] = True
+    return float(_upper(covered)[_upper(truth)].mean()), float(covered.sum(axis=1).mean())
+
+
+def hamming_matrix(codes: np.ndarray) -> np.ndarray:
+    """(N, N) Hamming distances of packed codes."""
+    signs = np.unpackbits(codes, axis=1).astype(np.float32) * 2 - 1
+    return np.rint((signs.shape[1] - signs @ signs.T) / 2).astype(np.int64)
+
+
+def best_f1(score: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Best pair-F1 of ``score >= t`` over thresholds ``t``, and that ``t`` (smallest on ties)."""
+    order = np.argsort(-score, kind="stable")
+    s, t = score[order], truth[order]
+    tp = np.cumsum(t)
+    last = np.r_[s[1:] != s[:-1], True]  # a threshold admits every pair of equal score
+    f1 = 2 * tp / (np.arange(1, len(s) + 1) + t.sum())
+    k = int(np.argmax(np.where(last & (s > 0), f1, -1)))
+    return float(f1[k]), float(s[k])
+
+
+def calibrate_spatial(survey: Survey, cells: np.ndarray, grid: CellGrid, max_radius: int) -> dict:
+    """Match radius and vote share of the best pair-F1 on a training survey; rho = 2 x share."""
+    truth = _upper(survey.truth)
+    best = None
+    for radius in range(0, max_radius + 1, 2):
+        share = _upper(all_pairs_votes(cells, radius, grid)) / grid.cells
+        f1, threshold = best_f1(share, truth)
+        if best is None or f1 > best["f1"]:
+            best = {"radius": radius, "share": threshold, "rho": 2 * threshold, "f1": f1}
+    return best
+
+
+# --- runs --------------------------------------------------------------------------------------------
+
+def encode(encoder, survey: Survey) -> tuple[EncodeResult, float]:
+    """Codes of a survey and the images per second of encoding them."""
+    start = time.perf_counter()
+    result = encoder.encode(survey.paths, progress=False)
+    speed = len(survey.paths) / (time.perf_counter() - start)
+    if result.unreadable:
+        raise ValueError(f"unreadable survey images: {result.unreadable[:3]}")
+    return result, speed
+
+
+def _relabel(result: EncodeResult, tags: dict[str, int], label: str) -> tuple[EncodeResult, dict[str, int]]:
+    """Rename tags ``hashclr64`` -> ``<label>64`` so several models share a run folder."""
+    names = {tag: f"{label}{bits}" for tag, bits in tags.items()}
+    return (EncodeResult({names[t]: c for t, c in result.codes.items()}, result.ok_paths, result.unreadable,
+                         {names[t]: s for t, s in result.timings.items()}),
+            {names[t]: b for t, b in tags.items()})
+
+
+def global_rows(label: str, encoder: DeepHashEncoder, survey: Survey, run: Path) -> dict[str, dict]:
+    """Metrics of every code length of a global model on one survey."""
+    result, speed = encode(encoder, survey)
+    result, tags = _relabel(result, encoder.tags, label)
+    deduplicate_folder(survey.folder / "images", PrecomputedEncoder(tags, encoder.identity, result), run,
+                       pairing="all", html_report=False, progress=False)
+    rows = {}
+    for tag in tags:
+        distance = hamming_matrix(result.codes[tag])
+        row = {"bits_per_image": tags[tag], "images_per_s": speed,
+               "auc": roc_auc(-_upper(distance).astype(np.float64), _upper(survey.truth))}
+        for k in KS:
+            row[f"recall@{k}"], row[f"cand@{k}"] = knn_recall(-distance, survey.truth, k)
+        rows[tag] = row
+    return rows
+
+
+def write_spatial_run(tag_dir: Path, survey: Survey, estimate: np.ndarray, threshold: float) -> None:
+    """Output-contract files of a vote decision: pairs with any vote, cover keep in file order."""
+    tag_dir.mkdir(parents=True, exist_ok=True)
+    root = survey.folder / "images"
+    rel = [p.relative_to(root).as_posix() for p in survey.paths]
+    i, j = np.nonzero(np.triu(estimate > 0, 1))
+    duplicate = estimate[i, j] >= threshold
+    with (tag_dir / "pairs.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path_a", "path_b", "distance", "duplicate"])
+        for a, b, dup in zip(i.tolist(), j.tolist(), duplicate.tolist()):
+            writer.writerow([rel[a], rel[b], f"{1 - estimate[a, b]:.6f}", int(dup)])
+    keep = cover_keep(len(rel), i, j, duplicate)
+    (tag_dir / "keep.txt").write_text("".join(f"{p}\n" for p, k in zip(rel, keep) if k), encoding="utf-8")
+    (tag_dir / "remove.txt").write_text("".join(f"{p}\n" for p, k in zip(rel, keep) if not k), encoding="utf-8")
+    (tag_dir / "summary.json").write_text(json.dumps({"threshold": threshold}), encoding="utf-8")
+
+
+def spatial_rows(label: str, encoder: SpatialHashEncoder, survey: Survey, run: Path,
+                 rule: SpatialVoteRule) -> dict[str, dict]:
+    """Metrics of a spatial model on one survey, with the calibrated vote rule."""
+    result, speed = encode(encoder, survey)
+    rows_codes = result.codes[encoder.tag]
+    cells = unpack_cell_codes(rows_codes, encoder.grid)
+    share = all_pairs_votes(cells, rule.radius, encoder.grid) / encoder.grid.cells
+    estimate = rule.overlap(share)
+    tag = f"{label}{encoder.grid.bits}x{encoder.grid.height}x{encoder.grid.width}"
+    write_spatial_run(run / tag, survey, estimate, 0.5)
+    row = {"bits_per_image": encoder.grid.total_bits, "images_per_s": speed,
+           "auc": roc_auc(_upper(share), _upper(survey.truth))}
+    for k in KS:
+        settings = RetrievalSettings(radius=rule.radius, min_votes=1, max_per_image=k)
+        i, j, _ = spatial_candidates(rows_codes, encoder.grid, settings)
+        row[f"recall@{k}"], row[f"cand@{k}"] = pairs_recall(i, j, survey.truth)
+    return {tag: row}
+
+
+def dup_distractors(tag_dir: Path, survey: Survey) -> int:
+    """Distractors that are in any predicted duplicate pair of ``pairs.csv``."""
+    names = {p.name for p, d in zip(survey.paths, survey.distractor) if d}
+    found = set()
+    with (tag_dir / "pairs.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["duplicate"].strip().lower() in ("1", "true"):
+                found |= {Path(row[k]).name for k in ("path_a", "path_b")} & names
+    return len(found)
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    """Surveys, calibration, every model on every survey; the per-survey rows."""
+    surveys = [load_survey(evaluation_survey(args.out, args.photo, s, args.distractors)) for s in args.surveys]
+    calibration = None
+    results: dict = {"surveys": {}, "calibration": {}, "oracle": {}}
+    for seed, survey in zip(args.surveys, surveys):
+        results["oracle"][str(seed)] = {f"recall@{k}": knn_recall(survey.overlap, survey.truth, k)[0] for k in KS}
+    for label, config, checkpoint in args.model:
+        model = init_model(config, checkpoint, device=args.device)
+        spatial = isinstance(model, SwinFpnSpatialHash)
+        encoder = (SpatialHashEncoder(model, batch_size=args.batch_size) if spatial
+                   else DeepHashEncoder(model, batch_size=args.batch_size))
+        rule = None
+        if spatial:
+            calibration = calibration or load_survey(calibration_survey(args.out, args.photo))
+            train_codes, _ = encode(encoder, calibration)
+            cells = unpack_cell_codes(train_codes.codes[encoder.tag], encoder.grid)
+            fitted = calibrate_spatial(calibration, cells, encoder.grid, max_radius=encoder.grid.bits // 4)
+            results["calibration"][label] = fitted
+            rule = SpatialVoteRule(fitted["radius"], fitted["rho"])
+            print(f"{label}: rule from the training survey: spatial_vote_rule = dict(radius={rule.radius}, "
+                  f"rho={rule.rho:.4f}) (pair-F1 there {fitted['f1']:.3f})", file=sys.stderr)
+        for seed, survey in zip(args.surveys, surveys):
+            run = args.out / f"runs{seed}"
+            rows = (spatial_rows(label, encoder, survey, run, rule) if spatial
+                    else global_rows(label, encoder, survey, run))
+            scores = score_dedup(run, survey.folder / "ground_truth.json")
+            for tag, row in rows.items():
+                s = scores[tag]
+                row.update({"precision": s["precision"], "recall_all": s["recall_all"], "f1_all": s["f1_all"],
+                            "f1_listed": s["f1"],
+                            "threshold": s["hash_threshold"], "distr_removed": s["n_distractors_removed"],
+                            "distr_in_dup": dup_distractors(run / tag, survey), "n_true_pairs": s["n_true_pairs"],
+                            "n_distractors": s["n_distractors"]})
+                results["surveys"].setdefault(tag, {})[str(seed)] = row
+    return results
+
+
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def markdown_table(results: dict) -> str:
+    """One row per tag: means over surveys, distractor counts summed."""
+    lines = ["| tag | bits/img | R@5 | R@10 | cand/img@10 | precision | recall | pair-F1 | F1 listed | AUC | "
+             "distr. removed | distr. in dup pairs | img/s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    oracle = list(results["oracle"].values())
+    lines.append(f"| oracle (true overlap) | | {_fmt(_mean([o['recall@5'] for o in oracle]))} | "
+                 f"{_fmt(_mean([o['recall@10'] for o in oracle]))} | | | | | | | | |")
+    for tag, by_seed in results["surveys"].items():
+        rows = list(by_seed.values())
+        m = {key: _mean([r[key] for r in rows]) for key in rows[0] if key not in ("threshold",)}
+        removed = sum(r["distr_removed"] for r in rows)
+        in_dup = sum(r["distr_in_dup"] for r in rows)
+        total = sum(r["n_distractors"] for r in rows)
+        lines.append(f"| {tag} | {rows[0]['bits_per_image']} | {_fmt(m['recall@5'])} | {_fmt(m['recall@10'])} | "
+                     f"{_fmt(m['cand@10'], 1)} | {_fmt(m['precision'])} | {_fmt(m['recall_all'])} | "
+                     f"{_fmt(m['f1_all'])} | {_fmt(m['f1_listed'])} | {_fmt(m['auc'])} | {removed}/{total} | "
+                     f"{in_dup}/{total} | "
+                     f"{_fmt(m['images_per_s'], 1)} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the table, write results.json."""
+    args = build_parser().parse_args(argv)
+    if args.photo is None:
+        raise SystemExit("the real photo is needed (its right half is the evaluation wall); pass --photo")
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = evaluate(args)
+    table = markdown_table(results)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

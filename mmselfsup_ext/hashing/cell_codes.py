@@ -1,0 +1,248 @@
+"""Spatial codes: one binary code per cell of an image grid, packed into one row per image.
+
+A spatial hash model (``SwinFpnSpatialHash``) gives every cell of an ``h x w`` grid its own
+``K``-bit code. The pipeline stores one ``uint8`` row per image (its cache, sharding and
+``codes.csv`` stay unchanged), so the cells are packed row-major, each cell's ``K`` bits
+most-significant first: row = cell (0, 0), cell (0, 1), ..., cell (h - 1, w - 1).
+:func:`unpack_cell_codes` turns rows back into per-image local binary codes, which can go
+into ``dedup.retrieval.DescriptorIndex`` like keypoint descriptors.
+
+Two shots share cell codes in proportion to the surface they share, so the votes of a
+pair divided by the cells per image estimate their overlap without keypoints
+(:func:`vote_overlap`). Two kinds of votes (a match: two cell codes within Hamming
+``radius``):
+
+- *plain*: ``min(#cells of a with a match anywhere in b, #cells of b with one in a)``, the
+  vote of ``dedup.retrieval`` (no layout needed);
+- *aligned* (given the grid): the largest number of cells ``i`` of ``a`` whose code matches
+  that of cell ``i + s`` of ``b``, over all integer cell shifts ``s``. Shared surface shows
+  up under one shift; chance matches of unrelated textures scatter over all of them, so
+  they rarely add up.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CellGrid", "aligned_votes", "all_pairs_votes", "cell_distances", "cell_votes", "pack_cell_codes",
+           "unpack_cell_codes", "vote_overlap"]
+
+_TAG = re.compile(r"^([A-Za-z][A-Za-z_-]*?)(\d+)x(\d+)x(\d+)$")
+# Images per block of all_pairs_votes: bounds the (block, C, N, C) match tensor.
+_BLOCK_CELL_PAIRS = 20_000_000
+
+
+@dataclass(frozen=True)
+class CellGrid:
+    """Layout of a spatial code: ``height x width`` cells of ``bits`` bits each.
+
+    Parameters
+    ----------
+    height, width : int
+        Cells per column and per row (>= 1).
+    bits : int
+        Bits per cell, a positive multiple of 8 (so every cell starts on a byte).
+
+    Examples
+    --------
+    >>> grid = CellGrid(8, 8, 64)
+    >>> grid.tag(), grid.row_bytes
+    ('spatialhash64x8x8', 512)
+    >>> CellGrid.from_tag("spatialhash64x8x8") == grid
+    True
+    """
+
+    height: int
+    width: int
+    bits: int
+
+    def __post_init__(self) -> None:
+        if min(self.height, self.width) < 1:
+            raise ValueError(f"a cell grid needs at least one cell, got {self.height} x {self.width}")
+        if self.bits < 8 or self.bits % 8:
+            raise ValueError(f"bits per cell must be a positive multiple of 8, got {self.bits}")
+
+    @property
+    def cells(self) -> int:
+        """Cells per image."""
+        return self.height * self.width
+
+    @property
+    def cell_bytes(self) -> int:
+        """Bytes per cell code."""
+        return self.bits // 8
+
+    @property
+    def row_bytes(self) -> int:
+        """Bytes per image row."""
+        return self.cells * self.cell_bytes
+
+    @property
+    def total_bits(self) -> int:
+        """Bits per image row (the pipeline's ``tags`` value)."""
+        return self.cells * self.bits
+
+    def tag(self, prefix: str = "spatialhash") -> str:
+        """Output tag ``<prefix><bits>x<height>x<width>``."""
+        return f"{prefix}{self.bits}x{self.height}x{self.width}"
+
+    @classmethod
+    def from_tag(cls, tag: str) -> CellGrid:
+        """The grid named by a tag of :meth:`tag` (any alphabetic prefix)."""
+        match = _TAG.match(tag)
+        if match is None:
+            raise ValueError(f"not a spatial code tag (<prefix><bits>x<height>x<width>): {tag!r}")
+        bits, height, width = (int(g) for g in match.groups()[1:])
+        return cls(height, width, bits)
+
+
+def pack_cell_codes(bits: np.ndarray) -> np.ndarray:
+    """Pack boolean cell codes ``(N, h, w, K)`` into rows ``(N, h * w * K / 8)``.
+
+    Examples
+    --------
+    >>> bits = np.zeros((1, 1, 2, 8), bool); bits[0, 0, 1, 0] = True
+    >>> pack_cell_codes(bits).tolist()
+    [[0, 128]]
+    """
+    bits = np.asarray(bits)
+    if bits.ndim != 4 or bits.shape[3] % 8 or bits.shape[3] == 0:
+        raise ValueError(f"expected cell bits (N, h, w, K) with K a multiple of 8, got shape {bits.shape}")
+    packed = np.packbits(bits.astype(bool), axis=3)
+    return np.ascontiguousarray(packed.reshape(bits.shape[0], -1))
+
+
+def unpack_cell_codes(rows: np.ndarray, grid: CellGrid) -> np.ndarray:
+    """Rows of :func:`pack_cell_codes` -> ``uint8`` cell codes ``(N, cells, cell_bytes)``.
+
+    ``out[n]`` is image ``n``'s local binary codes in row-major cell order, ready for
+    ``DescriptorIndex.add`` (as one image's descriptors) or :func:`cell_votes`.
+    """
+    rows = np.asarray(rows)
+    if rows.ndim != 2 or rows.dtype != np.uint8 or rows.shape[1] != grid.row_bytes:
+        raise ValueError(f"expected uint8 rows (N, {grid.row_bytes}) for {grid}, got {rows.dtype} {rows.shape}")
+    return rows.reshape(rows.shape[0], grid.cells, grid.cell_bytes)
+
+
+def _signs(cells: np.ndarray) -> np.ndarray:
+    """Packed codes (..., nbytes) -> float32 +-1 bits (..., 8 * nbytes)."""
+    return np.unpackbits(cells, axis=-1).astype(np.float32) * 2 - 1
+
+
+def cell_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamming distances between the cell codes of two images, ``(Ca, Cb)`` int."""
+    a, b = np.asarray(a, np.uint8), np.asarray(b, np.uint8)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"expected (C, nbytes) codes of one width, got {a.shape} and {b.shape}")
+    n_bits = 8 * a.shape[1]
+    return np.rint((n_bits - _signs(a) @ _signs(b).T) / 2).astype(np.int64)
+
+
+def _shift_one_hot(grid: CellGrid) -> np.ndarray:
+    """(C * C, n_shifts) float32: cell pair (i, j) -> the shift ``pos(j) - pos(i)``."""
+    rows, cols = np.divmod(np.arange(grid.cells), grid.width)
+    dy = rows[None, :] - rows[:, None] + grid.height - 1
+    dx = cols[None, :] - cols[:, None] + grid.width - 1
+    index = (dy * (2 * grid.width - 1) + dx).reshape(-1)
+    one_hot = np.zeros((grid.cells * grid.cells, (2 * grid.height - 1) * (2 * grid.width - 1)), np.float32)
+    one_hot[np.arange(index.size), index] = 1.0
+    return one_hot
+
+
+def aligned_votes(match: np.ndarray, grid: CellGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned votes of ``P`` pairs from their cell match matrices.
+
+    Parameters
+    ----------
+    match : ndarray
+        bool ``(P, C, C)``: ``match[p, i, j]`` iff cell ``i`` of the first image and cell
+        ``j`` of the second match.
+    grid : CellGrid
+        Both images' layout (``C = grid.cells``).
+
+    Returns
+    -------
+    votes : ndarray
+        ``(P,)`` int: the most matching cell pairs ``(i, i + s)`` under one shift ``s``.
+    shift : ndarray
+        ``(P, 2)`` int ``(dy, dx)`` in cells of that shift (the first of equal ones).
+
+    Examples
+    --------
+    >>> grid = CellGrid(1, 3, 8)
+    >>> match = np.array([[[0, 1, 0], [0, 0, 1], [1, 0, 0]]], bool)  # b = a shifted by 1 cell
+    >>> votes, shift = aligned_votes(match, grid)
+    >>> votes.tolist(), shift.tolist()
+    ([2], [[0, 1]])
+    """
+    match = np.asarray(match, bool)
+    if match.ndim != 3 or match.shape[1:] != (grid.cells, grid.cells):
+        raise ValueError(f"expected match matrices (P, {grid.cells}, {grid.cells}), got {match.shape}")
+    by_shift = match.reshape(len(match), -1).astype(np.float32) @ _shift_one_hot(grid)
+    best = by_shift.argmax(axis=1)
+    dy, dx = np.divmod(best, 2 * grid.width - 1)
+    shift = np.stack([dy - (grid.height - 1), dx - (grid.width - 1)], axis=1)
+    return np.rint(by_shift.max(axis=1)).astype(np.int64), shift
+
+
+def cell_votes(a: np.ndarray, b: np.ndarray, radius: int, grid: CellGrid | None = None) -> int:
+    """Votes of two images' cell codes: plain without ``grid``, aligned with it (module docstring)."""
+    match = cell_distances(a, b) <= radius
+    if grid is not None:
+        return int(aligned_votes(match[None], grid)[0][0])
+    return int(min(match.any(axis=1).sum(), match.any(axis=0).sum()))
+
+
+def vote_overlap(a: np.ndarray, b: np.ndarray, radius: int, grid: CellGrid | None = None) -> float:
+    """Overlap estimate of two images from their cell codes: votes / cells (in [0, 1]).
+
+    Examples
+    --------
+    >>> a = np.array([[0], [255], [15], [240]], np.uint8)
+    >>> vote_overlap(a, a[[1, 0, 3, 2]], 0), vote_overlap(a, a[[0, 0, 0, 0]], 0)
+    (1.0, 0.25)
+    >>> vote_overlap(a, a[[3, 2, 1, 0]], 0, CellGrid(2, 2, 8))  # point-mirrored: one cell per shift
+    0.25
+    """
+    if min(len(a), len(b)) == 0:
+        return 0.0
+    return cell_votes(a, b, radius, grid) / min(len(a), len(b))
+
+
+def all_pairs_votes(cells: np.ndarray, radius: int, grid: CellGrid | None = None) -> np.ndarray:
+    """Votes of every pair of images, an ``(N, N)`` int32 matrix (diagonal 0).
+
+    Quadratic in N: an evaluation helper for collections of thousands of images. Large
+    collections take candidates from ``dedup.retrieval.DescriptorIndex`` and score only
+    those with :func:`cell_votes`.
+
+    Parameters
+    ----------
+    cells : ndarray
+        ``uint8`` ``(N, C, nbytes)`` from :func:`unpack_cell_codes`.
+    radius : int
+        A cell matches another within this Hamming distance.
+    grid : CellGrid, optional
+        Aligned votes with the layout; plain votes without.
+    """
+    cells = np.asarray(cells, np.uint8)
+    if cells.ndim != 3:
+        raise ValueError(f"expected cell codes (N, C, nbytes), got shape {cells.shape}")
+    n, c, nbytes = cells.shape
+    signs = _signs(cells).reshape(n * c, 8 * nbytes)
+    votes = np.zeros((n, n), np.int32)
+    # Hamming <= radius  <=>  dot product of the +-1 codes >= bits - 2 * radius.
+    need = 8 * nbytes - 2 * radius - 0.5
+    block = max(1, _BLOCK_CELL_PAIRS // max(1, c * c * n))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        match = (signs[start * c:stop * c] @ signs.T >= need).reshape(stop - start, c, n, c)
+        if grid is not None:
+            pairs = match.transpose(0, 2, 1, 3).reshape(-1, c, c)
+            votes[start:stop] = aligned_votes(pairs, grid)[0].reshape(stop - start, n)
+        else:
+            votes[start:stop] = np.minimum(match.any(axis=3).sum(axis=1), match.any(axis=1).sum(axis=2))
+    np.fill_diagonal(votes, 0)
+    return votes

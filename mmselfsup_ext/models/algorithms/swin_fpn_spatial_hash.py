@@ -1,0 +1,95 @@
+"""SwinFpnSpatialHash: one binary code per cell of the SwinFpn map, trained on dense correspondence."""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import torch
+from torch import nn
+
+from mmselfsup_ext.registry import MODELS
+
+from .base import BaseSelfSupervisor
+from .simclr import load_backbone_weights
+
+
+def _stack_geometry(value: object, batch: int, device: torch.device) -> torch.Tensor:
+    """``data_samples['view_geometry']`` (a list of (2, 2, 3) tensors or a stacked tensor)."""
+    if value is None:
+        raise ValueError("SwinFpnSpatialHash needs data_samples['view_geometry'] (OverlapViews + "
+                         "PackSelfSupInputs(meta_keys=('img_path', 'view_geometry')))")
+    geometry = value if isinstance(value, torch.Tensor) else torch.stack(list(value))
+    if tuple(geometry.shape) != (batch, 2, 2, 3):
+        raise ValueError(f"expected view_geometry of shape ({batch}, 2, 2, 3), got {tuple(geometry.shape)}")
+    return geometry.to(device=device, dtype=torch.float32)
+
+
+@MODELS.register_module()
+class SwinFpnSpatialHash(BaseSelfSupervisor):
+    """Backbone map -> per-cell projection (``ConvProjectionNeck``) -> ``SpatialHashHead``.
+
+    Parameters
+    ----------
+    backbone, neck, head : dict or nn.Module
+        Typically ``SwinFpn(out_level=2)`` (a stride-16 map: 8 x 8 cells at 128 px),
+        ``ConvProjectionNeck`` and ``SpatialHashHead``.
+    data_preprocessor : dict or nn.Module, optional
+        Defaults to ``SelfSupDataPreprocessor()``.
+    backbone_init : str, optional
+        Checkpoint whose ``backbone.*`` weights (e.g. from SwinFpnMIM) initialise the
+        backbone, applied by :meth:`init_weights` (training only).
+    init_cfg : dict, optional
+        mmengine initialisation config.
+    """
+
+    def __init__(
+        self,
+        backbone: Union[dict, nn.Module],
+        neck: Union[dict, nn.Module],
+        head: Union[dict, nn.Module],
+        data_preprocessor: Union[dict, nn.Module, None] = None,
+        backbone_init: Optional[str] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(backbone, neck, head, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if not hasattr(self.head, "set_gamma"):
+            raise ValueError(f"SwinFpnSpatialHash needs a head with a gamma (SpatialHashHead), "
+                             f"got {type(self.head).__name__}")
+        self.backbone_init = backbone_init
+
+    def init_weights(self) -> None:
+        """Default initialisation, then the backbone from ``backbone_init`` if set."""
+        super().init_weights()
+        if self.backbone_init:
+            load_backbone_weights(self.backbone, self.backbone_init)
+
+    def set_gamma(self, gamma: float) -> None:
+        """Set the relaxation sharpness of ``b = tanh(gamma * u)`` (gamma > 0)."""
+        self.head.set_gamma(gamma)
+
+    @property
+    def gamma(self) -> float:
+        """Current relaxation sharpness."""
+        return self.head.gamma
+
+    @property
+    def code_bits(self) -> int:
+        """Bits per cell (the neck's output channels)."""
+        return int(self.neck.out_channels)
+
+    def project(self, images: torch.Tensor) -> torch.Tensor:
+        """Cell codes before binarisation, ``(B, K, h, w)``, of normalised images."""
+        return self.neck(self.backbone(images))
+
+    def loss(self, inputs: list[torch.Tensor], data_samples: dict) -> dict[str, torch.Tensor]:
+        """Head losses of the two views, matched through ``data_samples['view_geometry']``."""
+        if len(inputs) != 2 or inputs[0].shape != inputs[1].shape:
+            raise ValueError(f"{type(self).__name__} trains on exactly 2 views of one shape per image")
+        geometry = _stack_geometry(data_samples.get("view_geometry"), inputs[0].shape[0], inputs[0].device)
+        # One pass over both views: BN statistics span all cells of the 2B images.
+        u1, u2 = self.project(torch.cat(inputs)).chunk(2)
+        return self.head.loss(u1, u2, geometry)
+
+    def predict(self, inputs: list[torch.Tensor], data_samples: dict) -> dict:
+        """``{"z": (B, K, h, w), "codes": bool (B, h, w, K)}`` of the first view (bit = z > 0)."""
+        z = self.project(inputs[0])
+        return {"z": z, "codes": (z > 0).permute(0, 2, 3, 1)}

@@ -1,0 +1,203 @@
+"""Spatial codes: packing, votes, the SpatialHashEncoder and candidates by cell votes.
+
+Expectations are built independently: cell bits from the model's own cell map with
+numpy (sign, np.packbits per cell in row-major order), votes by brute-force loops.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from PIL import Image
+
+from mmselfsup_ext.apis import (SpatialHashEncoder, SpatialVoteRule, cell_grid, init_model, spatial_candidates,
+                                spatial_overlaps, vote_rule)
+from mmselfsup_ext.dedup import deduplicate_folder
+from mmselfsup_ext.dedup.encoders import Encoder
+from mmselfsup_ext.dedup.retrieval import RetrievalSettings
+from mmselfsup_ext.hashing import (CellGrid, aligned_votes, all_pairs_votes, cell_distances, cell_votes, pack_cell_codes,
+                                   unpack_cell_codes, vote_overlap)
+
+TINY_SPATIAL = dict(
+    model=dict(
+        type="SwinFpnSpatialHash", data_preprocessor=dict(type="PerImageDataPreprocessor"),
+        backbone=dict(type="SwinFpn", arch="small-cpu", img_size=64, window_size=2, out_level=2),
+        neck=dict(type="ConvProjectionNeck", in_channels=128, hid_channels=32, out_channels=16),
+        head=dict(type="SpatialHashHead")),
+    inference_img_size=64,
+)
+
+
+# --- packing and votes ------------------------------------------------------------------------
+
+def test_cell_grid_tag_round_trip_and_validation():
+    grid = CellGrid(4, 6, 16)
+    assert (grid.cells, grid.cell_bytes, grid.row_bytes, grid.total_bits) == (24, 2, 48, 384)
+    assert CellGrid.from_tag(grid.tag()) == grid and CellGrid.from_tag("foo16x4x6") == grid
+    for bad in ("hashclr64", "spatialhash16x4"):
+        with pytest.raises(ValueError, match="tag"):
+            CellGrid.from_tag(bad)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        CellGrid(2, 2, 12)
+
+
+def test_pack_and_unpack_cells_are_row_major_msb_first():
+    rng = np.random.default_rng(0)
+    bits = rng.random((3, 2, 3, 16)) < 0.5
+    rows = pack_cell_codes(bits)
+    assert rows.shape == (3, 2 * 3 * 2) and rows.dtype == np.uint8
+    cells = unpack_cell_codes(rows, CellGrid(2, 3, 16))
+    for n in range(3):
+        for r in range(2):
+            for c in range(3):
+                expected = [int("".join("1" if b else "0" for b in bits[n, r, c, 8 * k:8 * k + 8]), 2)
+                            for k in range(2)]
+                assert cells[n, 3 * r + c].tolist() == expected
+    with pytest.raises(ValueError):
+        unpack_cell_codes(rows[:, :-1], CellGrid(2, 3, 16))
+
+
+def _votes_loops(a, b, radius):
+    dist = [[bin(int.from_bytes(x.tobytes(), "big") ^ int.from_bytes(y.tobytes(), "big")).count("1")
+             for y in b] for x in a]
+    dist = np.array(dist)
+    return min((dist <= radius).any(axis=1).sum(), (dist <= radius).any(axis=0).sum()), dist
+
+
+def test_votes_and_distances_match_brute_force():
+    rng = np.random.default_rng(1)
+    cells = rng.integers(0, 256, (4, 6, 2), dtype=np.uint8)
+    cells[1, :3] = cells[0, 3:]  # image 1 shares 3 cells with image 0
+    cells[1, 0, 0] ^= 1          # one of them a bit off
+    for radius in (0, 1, 4):
+        votes = all_pairs_votes(cells, radius)
+        for a in range(4):
+            for b in range(4):
+                expected, dist = _votes_loops(cells[a], cells[b], radius)
+                np.testing.assert_array_equal(cell_distances(cells[a], cells[b]), dist)
+                assert votes[a, b] == (0 if a == b else expected)
+                assert cell_votes(cells[a], cells[b], radius) == expected
+    assert all_pairs_votes(cells, 1)[0, 1] == 3 and all_pairs_votes(cells, 0)[0, 1] == 2
+    assert vote_overlap(cells[0], cells[1], 1) == pytest.approx(0.5)
+
+
+def _count_at(match, height, width, dy, dx):
+    """Cells (r, c) of the first image matching cell (r + dy, c + dx) of the second."""
+    return sum(match[r * width + c, (r + dy) * width + c + dx]
+               for r in range(height) for c in range(width)
+               if 0 <= r + dy < height and 0 <= c + dx < width)
+
+
+def test_aligned_votes_match_a_loop_over_shifts():
+    rng = np.random.default_rng(3)
+    grid = CellGrid(3, 4, 8)
+    match = rng.random((5, 12, 12)) < 0.3
+    votes, shift = aligned_votes(match, grid)
+    for p in range(5):
+        counts = [_count_at(match[p], 3, 4, dy, dx) for dy in range(-2, 3) for dx in range(-3, 4)]
+        assert votes[p] == max(counts)
+        assert _count_at(match[p], 3, 4, *shift[p]) == votes[p]
+
+
+def test_all_pairs_aligned_votes_equal_pairwise_votes():
+    rng = np.random.default_rng(4)
+    grid = CellGrid(2, 3, 8)
+    cells = rng.integers(0, 256, (4, 6, 1), dtype=np.uint8)
+    cells[1, [0, 3]] = cells[0, [1, 4]]  # image 1 = image 0 shifted by one column, in part
+    votes = all_pairs_votes(cells, 1, grid)
+    for a in range(4):
+        for b in range(4):
+            assert votes[a, b] == (0 if a == b else cell_votes(cells[a], cells[b], 1, grid))
+    assert votes[0, 1] >= 2
+
+
+# --- encoder ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def spatial_model():
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # random weights, on purpose
+        return init_model(Config(TINY_SPATIAL), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory, distinct_crops) -> list[Path]:
+    folder = tmp_path_factory.mktemp("spatial")
+    paths = []
+    for n in range(4):
+        # PNG at the inference size: decoding and resizing leave the pixels unchanged.
+        path = folder / f"img{n}.png"
+        distinct_crops[n].save(path)
+        paths.append(path)
+    return paths
+
+
+def test_encoder_rows_are_the_packed_cell_signs(spatial_model, images):
+    encoder = SpatialHashEncoder(spatial_model, batch_size=3)
+    assert isinstance(encoder, Encoder)
+    assert encoder.grid == CellGrid(4, 4, 16) == cell_grid(spatial_model, 64)
+    assert encoder.tags == {"spatialhash16x4x4": 256}
+    result = encoder.encode(images, progress=False)
+    rows = result.codes["spatialhash16x4x4"]
+    assert rows.shape == (4, 32) and result.ok_paths == images
+    for n, path in enumerate(images):
+        arr = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64).transpose(2, 0, 1)
+        arr = (arr - arr.mean()) / (arr.std(ddof=1) + 1.0)
+        with torch.no_grad():
+            z = spatial_model.project(torch.from_numpy(arr).float()[None])[0].numpy()  # (16, 4, 4)
+        decided = np.abs(z) > 1e-4
+        expected = z > 0
+        got = np.unpackbits(unpack_cell_codes(rows, encoder.grid)[n], axis=1).reshape(4, 4, 16)
+        assert np.array_equal(got.transpose(2, 0, 1)[decided], expected[decided])
+    assert "spatial/SwinFpnSpatialHash" in encoder.identity and "grid=4x4" in encoder.identity
+
+
+def test_encoder_rejects_global_models_and_bad_sizes(spatial_model):
+    with pytest.raises(ValueError, match="SwinFpnSpatialHash"):
+        SpatialHashEncoder(init_model(device="cpu"))
+    with pytest.raises(ValueError, match="multiple"):
+        SpatialHashEncoder(spatial_model, img_size=72)
+
+
+def test_pipeline_runs_unchanged_on_spatial_rows(spatial_model, images, tmp_path):
+    folder = images[0].parent
+    run = deduplicate_folder(folder, SpatialHashEncoder(spatial_model), tmp_path / "out", progress=False)
+    tag_dir = tmp_path / "out" / "spatialhash16x4x4"
+    lines = (tag_dir / "codes.csv").read_text().splitlines()
+    assert len(lines) == 1 + len(images) and all(len(line.split(",")[1]) == 64 for line in lines[1:])
+    assert run is not None
+
+
+# --- candidates and overlaps by votes ------------------------------------------------------------
+
+def test_candidates_and_overlaps_follow_shared_cells():
+    rng = np.random.default_rng(2)
+    grid = CellGrid(8, 8, 64)
+    bits = rng.random((4, 8, 8, 64)) < 0.5
+    bits[1, :, :6] = bits[0, :, 2:]   # image 1 = image 0 shifted by 2 of 8 columns: 48 cells shared
+    bits[3, 4:] = bits[2, :4]         # image 3 shares the lower half of image 2: 32 cells
+    rows = pack_cell_codes(bits)
+    settings = RetrievalSettings(radius=4, min_votes=8, max_per_image=2)
+    i, j, votes = spatial_candidates(rows, grid, settings)
+    assert list(zip(i.tolist(), j.tolist(), votes.tolist())) == [(0, 1, 48), (2, 3, 32)]
+    np.testing.assert_allclose(spatial_overlaps(rows, grid, [0, 2, 0], [1, 3, 2], SpatialVoteRule(4, 1.0)),
+                               [0.75, 0.5, 0.0])
+    # rho: only 80 % of the cells of a full overlap vote, so 32 votes of 64 estimate 0.625.
+    np.testing.assert_allclose(spatial_overlaps(rows, grid, [2], [3], SpatialVoteRule(4, 0.8)), [0.625])
+
+
+def test_vote_rule_comes_from_the_config(spatial_model):
+    with pytest.raises(ValueError, match="spatial_vote_rule"):
+        vote_rule(spatial_model)
+    configured = SimpleNamespace(cfg=Config({**TINY_SPATIAL, "spatial_vote_rule": dict(radius=6, rho=0.4)}))
+    assert vote_rule(configured) == SpatialVoteRule(6, 0.4)
+    np.testing.assert_allclose(SpatialVoteRule(6, 0.4).overlap([0.1, 0.2, 0.6]), [0.25, 0.5, 1.0])
+    for bad in (dict(radius=-1, rho=0.5), dict(radius=2, rho=0.0), dict(radius=2, rho=1.5)):
+        with pytest.raises(ValueError):
+            SpatialVoteRule(**bad)
