@@ -17,7 +17,9 @@ Configurations are interleaved (project then imagededup for each method and
 worker count, round after round) so that load from other processes hits both
 alike, and each configuration reports its best of ``--repeats`` rounds. The
 table also times the project's encodings cache (``CachedEncoder``) on a first
-run (cold, writes the cache) and a re-run (warm, reads it).
+run (cold, writes the cache) and a re-run (warm, reads it), and the keypoint
+features that ``--verify`` extracts for retrieval and verification
+(``FeatureEncoder``: JPEG draft decode to >= 640 px, ORB, 1000 keypoints).
 
 ``--deep`` adds the deep encoder on the CPU: ``DeepHashEncoder`` (decode, resize,
 Swin-T + FPN + hash head) on image files, its model's forward alone on ready
@@ -43,8 +45,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mmselfsup_ext.dedup import ClassicalEncoder, discover_images
+from mmselfsup_ext.dedup import ClassicalEncoder, Encoder
 from mmselfsup_ext.dedup.cache import CachedEncoder
+from mmselfsup_ext.dedup.verify import FeatureEncoder
+from mmselfsup_ext.fileio import discover_images
 from mmselfsup_ext.hashing import CLASSICAL_METHODS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,17 +140,9 @@ def timed(task: Callable[[], int], expected: int) -> float:
     return seconds
 
 
-def project_task(image_dir: Path, methods: tuple[str, ...], workers: int) -> Callable[[], int]:
+def encoder_task(image_dir: Path, encoder: Encoder, workers: int) -> Callable[[], int]:
+    """Encode the folder from its path, as the pipeline does; returns the images encoded."""
     def run() -> int:
-        result = ClassicalEncoder(methods).encode(discover_images(image_dir), workers=workers,
-                                                  progress=False)
-        return len(result.ok_paths)
-    return run
-
-
-def cached_task(image_dir: Path, cache_dir: Path, workers: int) -> Callable[[], int]:
-    def run() -> int:
-        encoder = CachedEncoder(ClassicalEncoder(CLASSICAL_METHODS), cache_dir)
         result = encoder.encode(discover_images(image_dir), workers=workers, progress=False)
         return len(result.ok_paths)
     return run
@@ -258,15 +254,19 @@ def main(argv: list[str] | None = None) -> int:
             for workers in args.workers:
                 for method in CLASSICAL_METHODS:
                     record((method, workers),
-                           timed(project_task(image_dir, (method,), workers), n))
+                           timed(encoder_task(image_dir, ClassicalEncoder((method,)), workers), n))
                     if peer is not None:
                         record((f"peer:{method}", workers),
                                timed(peer_task(peer[0], method, image_dir, workers), n))
                 record(("all", workers),
-                       timed(project_task(image_dir, CLASSICAL_METHODS, workers), n))
-                cache_dir = Path(tmp) / f"round{round_}_w{workers}"
-                record(("cold", workers), timed(cached_task(image_dir, cache_dir, workers), n))
-                record(("warm", workers), timed(cached_task(image_dir, cache_dir, workers), n))
+                       timed(encoder_task(image_dir, ClassicalEncoder(CLASSICAL_METHODS), workers),
+                             n))
+                cached = CachedEncoder(ClassicalEncoder(CLASSICAL_METHODS),
+                                       Path(tmp) / f"round{round_}_w{workers}")
+                record(("cold", workers), timed(encoder_task(image_dir, cached, workers), n))
+                record(("warm", workers), timed(encoder_task(image_dir, cached, workers), n))
+                record(("features", workers),
+                       timed(encoder_task(image_dir, FeatureEncoder(), workers), n))
 
     rows = []
     for workers in args.workers:
@@ -286,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             theirs = n / sum(best[(f"peer:{m}", workers)] for m in CLASSICAL_METHODS)
             rows.append(("all four", str(workers), f"{ours:.1f}", f"{theirs:.1f}",
                          f"{ours / theirs:.1f}x"))
-        for key, label in (("cold", "all four, cache 1st run"), ("warm", "all four, cache re-run")):
+        for key, label in (("cold", "all four, cache 1st run"), ("warm", "all four, cache re-run"),
+                           ("features", "keypoint features (--verify)")):
             rows.append((label, str(workers), f"{n / best[(key, workers)]:.1f}", "-", "-"))
 
     mean_mb = sum(p.stat().st_size for p in paths) / n / 1e6

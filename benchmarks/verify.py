@@ -5,7 +5,8 @@ What it does:
 1. Simulates a serpentine flight of N >= 500 small shots (320 x 256 px) over the RIGHT
    (evaluation) half of the real photo (``--flight DIR`` reuses one), with ground-truth
    footprints and the overlap of every overlapping pair.
-2. Extracts ORB features once per shot (:class:`mmselfsup_ext.dedup.verify.FeatureCache`).
+2. Extracts ORB features once per shot (:class:`mmselfsup_ext.dedup.verify.FeatureEncoder`,
+   as the pipeline does).
 3. For each candidate generator, verifies its pairs (:func:`verify_pairs`) and calls a
    pair a duplicate iff the verified overlap >= ``--min-overlap``. Generators are made
    by the pipeline's own functions, so the table measures what users run:
@@ -48,7 +49,7 @@ from mmselfsup_ext.dedup import find_duplicates
 from mmselfsup_ext.dedup.keep import cover_keep
 from mmselfsup_ext.dedup.pairing import candidate_pairs
 from mmselfsup_ext.dedup.search import verification_candidates
-from mmselfsup_ext.dedup.verify import FeatureCache, verify_pairs
+from mmselfsup_ext.dedup.verify import FeatureEncoder, FeatureStore, verify_pairs
 from mmselfsup_ext.evaluation import CoverageGrid, load_ground_truth
 from mmselfsup_ext.fileio import load_image
 from mmselfsup_ext.hashing import classical_hash, hex_to_codes
@@ -160,17 +161,18 @@ def main(argv: list[str] | None = None) -> int:
     ref_i = np.r_[touching[:, 0], all_i[sample]]
     ref_j = np.r_[touching[:, 1], all_j[sample]]
 
-    cache = FeatureCache(load_image, n_features=args.n_features)
+    encoder = FeatureEncoder(n_features=args.n_features)
     start = time.perf_counter()
-    cache.prefetch(paths, workers=args.workers)
+    features = FeatureStore.from_encoding(
+        encoder.encode(paths, workers=args.workers, progress=False), paths, encoder)
     feature_s = time.perf_counter() - start
 
     needed = union((ref_i, ref_j), *[(r.i, r.j) for r in runs if r.verified])
     print(f"features in {feature_s:.1f} s; verifying {needed[0].size} distinct pairs",
           file=sys.stderr)
     start = time.perf_counter()
-    overlap, inliers, status = verify_pairs(paths, *needed, cache=cache, workers=args.workers,
-                                            progress=False)
+    found = verify_pairs(features, *needed, workers=args.workers, progress=False)
+    overlap, status = found.overlap, found.status
     per_pair_s = (time.perf_counter() - start) / max(1, needed[0].size)
     verified = {(a, b): k for k, (a, b) in enumerate(zip(needed[0].tolist(), needed[1].tolist()))}
 
@@ -255,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         "status_counts": {s: int((status == s).sum()) for s in np.unique(status)},
         "overlap_error_ok": {"median": float(np.median(errors)), "p99": float(np.percentile(errors, 99)),
                              "max": float(errors.max())},
-        "unreadable": cache.failures,
+        "unreadable": int(len(paths) - features.present.sum()),
     }
     (args.out / "results.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
     print(format_table(results, meta, args))

@@ -57,6 +57,28 @@ def test_exact_index_surfaces_every_match():
     assert got[(2, 3)] >= 30 and got[(3, 2)] >= 30  # the planted neighbours
 
 
+@pytest.mark.parametrize("batch", [1, 130, 10_000])
+def test_query_batches_and_min_count_keep_the_complete_counts(monkeypatch, batch):
+    """Batches of whole images (here smaller and larger than one image) give the counts of
+    one unbatched search; ``min_count`` drops exactly the pairs below it."""
+    images = _images(7, 120, seed=4)
+    index = DescriptorIndex()
+    index.add(range(7), images)
+    want = {}
+    for q in range(7):
+        for o in range(7):
+            hits = int((_hamming(images[q], images[o]) <= 40).any(axis=1).sum()) if o != q else 0
+            if hits:
+                want[(q, o)] = hits
+    monkeypatch.setattr(retrieval, "_QUERY_BATCH", batch)
+    for min_count in (1, 3, 30):
+        query, other, count = index.surfaced_pairs(range(7), images, 40, min_count=min_count)
+        got = {(q, o): c for q, o, c in zip(query.tolist(), other.tolist(), count.tolist())}
+        assert got == {k: v for k, v in want.items() if v >= min_count}
+    with pytest.raises(ValueError, match="min_count"):
+        index.surfaced_pairs([0], [images[0]], 40, min_count=0)
+
+
 def test_removed_images_no_longer_surface_and_serialisation_round_trips():
     images = _images(5, 100, seed=2)
     index = DescriptorIndex()

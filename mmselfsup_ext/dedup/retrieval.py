@@ -51,7 +51,7 @@ LIST_SIZE = 512
 NPROBE = 4
 # Descriptor ids pack the image id above the descriptor's rank in that image.
 _RANK_BITS = 16
-# Queries per faiss range search: bounds the result buffers.
+# Query descriptors per faiss range search (whole images): bounds the result buffers.
 _QUERY_BATCH = 65_536
 # faiss runs single-threaded: its OpenMP threads spin while they wait, and on a loaded
 # 2-core machine a 2-thread range search took 3.8 s where one thread took 0.3 s.
@@ -232,40 +232,60 @@ class DescriptorIndex:
         return True
 
     def surfaced_pairs(self, image_ids: Sequence[int], descriptors: Sequence[np.ndarray],
-                       radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       radius: int, min_count: int = 1
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Matches each queried image surfaces in every other indexed image.
+
+        Parameters
+        ----------
+        image_ids, descriptors : sequence
+            The query images and their descriptor rows.
+        radius : int
+            A descriptor matches within this Hamming distance.
+        min_count : int, default 1
+            Pairs with fewer matches are dropped as soon as their image's count is
+            complete, so memory follows the pairs kept, not every chance match (which
+            grows with the collection).
 
         Returns
         -------
         query, other, count : ndarray
             ``int64`` image ids and the number of the query's descriptors with a
             match within ``radius`` in ``other`` (``other != query``), one row per
-            image pair with any.
+            image pair with at least ``min_count``.
         """
-        ids, rows = _stack(image_ids, descriptors)
+        min_count = check_int(min_count, "min_count", minimum=1)
         parts = []
-        for start in range(0, len(ids), _QUERY_BATCH):
-            batch = rows[start:start + _QUERY_BATCH]
-            lims, _, labels = self.index.range_search(batch, int(radius))
-            per_query = np.diff(lims).astype(np.int64)
-            query = np.repeat(ids[start:start + _QUERY_BATCH], per_query)
+        for batch_ids, batch_rows in _image_batches(image_ids, descriptors):
+            ids, rows = _stack(batch_ids, batch_rows)
+            if not len(ids):
+                continue
+            # faiss's binary range search keeps distances < its radius; matches are <= radius.
+            lims, _, labels = self.index.range_search(rows, int(radius) + 1)
+            query = np.repeat(ids, np.diff(lims).astype(np.int64))
             found = np.stack([query, _image_of(labels)], axis=1)
             found = found[_image_of(found[:, 0]) != found[:, 1]]
-            # One vote per (query descriptor, other image), however many matches it has;
-            # votes are summed per image pair within the batch so that what is kept
-            # grows with the image pairs, not with the descriptor matches.
+            # One vote per (query descriptor, other image), however many matches it has.
             found = np.unique(found, axis=0)
             pairs, count = np.unique(np.stack([_image_of(found[:, 0]), found[:, 1]], axis=1),
                                      axis=0, return_counts=True)
-            parts.append(np.column_stack([pairs, count]))
-        if not parts or not sum(len(p) for p in parts):
-            empty = np.zeros(0, np.int64)
-            return empty, empty, empty
-        found = np.concatenate(parts)
-        # An image's descriptors may straddle two batches: add its partial counts.
-        pairs, where = np.unique(found[:, :2], axis=0, return_inverse=True)
-        count = np.bincount(where.reshape(-1), weights=found[:, 2], minlength=len(pairs))
-        return pairs[:, 0], pairs[:, 1], count.astype(np.int64)
+            keep = count >= min_count
+            parts.append(np.column_stack([pairs[keep], count[keep]]))
+        found = (np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)).astype(np.int64)
+        return found[:, 0], found[:, 1], found[:, 2]
+
+
+def _image_batches(image_ids: Sequence[int], descriptors: Sequence[np.ndarray]):
+    """Whole images at a time, about :data:`_QUERY_BATCH` descriptors per batch (bounds the
+    search's result buffers; an image's count is complete within its batch)."""
+    if len(image_ids) != len(descriptors):
+        raise ValueError(f"{len(image_ids)} image ids for {len(descriptors)} descriptor blocks")
+    start, size = 0, 0
+    for end, block in enumerate(descriptors, 1):
+        size += len(block)
+        if size >= _QUERY_BATCH or end == len(descriptors):
+            yield list(image_ids[start:end]), list(descriptors[start:end])
+            start, size = end, 0
 
 
 def _nlist_for(total: int) -> int:

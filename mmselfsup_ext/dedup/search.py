@@ -242,12 +242,12 @@ def feature_candidates(store: FeatureStore, ids: np.ndarray, new: np.ndarray,
     added = np.flatnonzero(new)
     state.index.add(ids[added], [descriptors[k] for k in added])
     state.index.grow(ids, descriptors)
-    query, other, count = state.index.surfaced_pairs(
-        ids[added], [descriptors[k] for k in added], settings.radius)
+    # Surfaced matches only propose: a pair's exact votes (both directions) decide.
+    query, other, _ = state.index.surfaced_pairs(
+        ids[added], [descriptors[k] for k in added], settings.radius,
+        min_count=max(1, settings.min_votes // 2))
     position = {int(image): pos for pos, image in enumerate(ids.tolist())}
-    proposed = count >= max(1, settings.min_votes // 2)
-    todo = sorted({(min(a, b), max(a, b)) for a, b in zip(query[proposed].tolist(),
-                                                          other[proposed].tolist())
+    todo = sorted({(min(a, b), max(a, b)) for a, b in zip(query.tolist(), other.tolist())
                    if b in position} - set(state.votes))
 
     def score(pair: tuple[int, int]) -> int:
@@ -257,7 +257,9 @@ def feature_candidates(store: FeatureStore, ids: np.ndarray, new: np.ndarray,
     with ThreadPoolExecutor(workers) as pool:
         scores = list(tqdm(pool.map(score, todo), total=len(todo), desc="retrieval",
                            unit="pair", disable=not progress))
-    state.votes.update(zip(todo, scores))
+    # Only pairs that can become candidates are kept: a pair is scored once, when its
+    # newer image is queried, so a weaker one is never proposed again.
+    state.votes.update((pair, v) for pair, v in zip(todo, scores) if v >= settings.min_votes)
     current = [(position[a], position[b], v) for (a, b), v in state.votes.items()
                if a in position and b in position]
     if not current:

@@ -5,7 +5,7 @@ encodings cache keys it):
 
 * a stable image id;
 * the retrieval index of the images' descriptors (:class:`~.retrieval.DescriptorIndex`);
-* the exact retrieval votes of every image pair scored so far;
+* the exact retrieval votes of every image pair that reached ``min_votes``;
 * the verification of every pair verified so far (overlap, inliers, status, homography).
 
 A re-run after new photos arrive therefore extracts features for the new photos only
