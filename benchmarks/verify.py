@@ -10,7 +10,9 @@ What it does:
 3. For each candidate generator, verifies its pairs (:func:`verify_pairs`) and calls a
    pair a duplicate iff the verified overlap >= ``--min-overlap``. Generators are made
    by the pipeline's own functions, so the table measures what users run:
-   ``<hash> --pairing all --verify``: :func:`~mmselfsup_ext.dedup.search.verification_candidates`
+   ``--pairing all --verify`` (the default candidates): keypoint retrieval
+   (:func:`~mmselfsup_ext.dedup.search.feature_candidates`);
+   ``<hash> --candidates codes``: :func:`~mmselfsup_ext.dedup.search.verification_candidates`
    after :func:`~mmselfsup_ext.dedup.find_duplicates` (pairs within the Otsu threshold plus
    ``--margin`` bits, and each shot's ``--k`` nearest codes); ``window K``: each shot with
    the next K in capture order; and their union. ``--codes TAG=codes.csv`` adds learned
@@ -48,7 +50,9 @@ from _common import DEFAULT_PHOTO, flight_folder
 from mmselfsup_ext.dedup import find_duplicates
 from mmselfsup_ext.dedup.keep import cover_keep
 from mmselfsup_ext.dedup.pairing import candidate_pairs
-from mmselfsup_ext.dedup.search import verification_candidates
+from mmselfsup_ext.dedup.retrieval import RetrievalSettings
+from mmselfsup_ext.dedup.search import feature_candidates, verification_candidates
+from mmselfsup_ext.dedup.state import SurveyState, file_key
 from mmselfsup_ext.dedup.verify import FeatureEncoder, FeatureStore, verify_pairs
 from mmselfsup_ext.evaluation import CoverageGrid, load_ground_truth
 from mmselfsup_ext.fileio import load_image
@@ -140,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     for tag, c in codes.items():
         search = find_duplicates(c, gt.files, pairing="all")
         pipeline = verification_candidates(search, c, args.margin, args.k)
-        runs += [Run(f"{tag} --pairing all --verify (T={search.threshold}+{args.margin}, "
+        runs += [Run(f"{tag} --candidates codes (T={search.threshold}+{args.margin}, "
                      f"kNN {args.k})", *pipeline),
                  Run(f"{tag} same ∪ window {args.window}", *union(pipeline, win))]
         ordered = find_duplicates(c, gt.files, pairing="window", window=args.window)
@@ -148,6 +152,18 @@ def main(argv: list[str] | None = None) -> int:
                         "verification", ordered.i, ordered.j, duplicate=ordered.duplicate,
                         verified=False))
     runs.append(Run(f"window {args.window}", *win))
+
+    encoder = FeatureEncoder(n_features=args.n_features)
+    start = time.perf_counter()
+    features = FeatureStore.from_encoding(
+        encoder.encode(paths, workers=args.workers, progress=False), paths, encoder)
+    feature_s = time.perf_counter() - start
+    # The default candidates of --pairing all --verify: keypoint retrieval, from scratch.
+    state = SurveyState.open(None, "benchmark")
+    ids, new = state.assign_ids([file_key(p) for p in paths])
+    retrieved = feature_candidates(features, ids, new, state, RetrievalSettings(),
+                                   workers=args.workers)
+    runs.append(Run("keypoint retrieval (--pairing all --verify)", *retrieved[:2]))
 
     # Reference: every pair that touches, plus a sample of those that do not.
     touching = np.array(sorted(gt.overlaps), dtype=np.int64).reshape(-1, 2)
@@ -160,12 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     sample = rng.choice(apart, size=size, replace=False)
     ref_i = np.r_[touching[:, 0], all_i[sample]]
     ref_j = np.r_[touching[:, 1], all_j[sample]]
-
-    encoder = FeatureEncoder(n_features=args.n_features)
-    start = time.perf_counter()
-    features = FeatureStore.from_encoding(
-        encoder.encode(paths, workers=args.workers, progress=False), paths, encoder)
-    feature_s = time.perf_counter() - start
 
     needed = union((ref_i, ref_j), *[(r.i, r.j) for r in runs if r.verified])
     print(f"features in {feature_s:.1f} s; verifying {needed[0].size} distinct pairs",
