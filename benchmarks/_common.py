@@ -5,6 +5,7 @@ on ``sys.path``, so they ``import _common``.
 """
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,3 +55,19 @@ class PrecomputedEncoder:
         if sorted(map(Path, paths)) != sorted(known):
             raise ValueError("the precomputed codes are for other files")
         return self.result
+
+
+def parse_model_spec(text: str) -> tuple[str, str | None, str]:
+    """``--model LABEL=CHECKPOINT`` or ``LABEL=CONFIG,CHECKPOINT`` as ``(label, config, checkpoint)``.
+
+    The label prefixes the output tags (``LABEL64``), so it must not end in a digit.
+    """
+    label, sep, files = text.partition("=")
+    if not sep or not label or not files:
+        raise argparse.ArgumentTypeError(
+            f"expected LABEL=CHECKPOINT or LABEL=CONFIG,CHECKPOINT, got {text!r}")
+    if not label.replace("-", "").replace("_", "").isalnum() or label[-1].isdigit():
+        raise argparse.ArgumentTypeError(
+            f"LABEL must be letters/digits/-/_ not ending in a digit, got {label!r}")
+    config, comma, checkpoint = files.partition(",")
+    return (label, config, checkpoint) if comma else (label, None, files)

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _common import DEFAULT_PHOTO, PrecomputedEncoder
+from _common import DEFAULT_PHOTO, PrecomputedEncoder, parse_model_spec
 
 from mmselfsup_ext.apis import DeepHashEncoder, SpatialHashEncoder, SpatialVoteRule, init_model, spatial_candidates
 from mmselfsup_ext.dedup import EncodeResult, deduplicate_folder
@@ -89,16 +89,6 @@ class Survey:
         return self.overlap >= 0.5
 
 
-def _parse_model(text: str) -> tuple[str, str | None, str]:
-    label, sep, files = text.partition("=")
-    if not sep or not label or not files:
-        raise argparse.ArgumentTypeError(f"expected LABEL=CHECKPOINT or LABEL=CONFIG,CHECKPOINT, got {text!r}")
-    if not label.replace("-", "").replace("_", "").isalnum() or label[-1].isdigit():
-        raise argparse.ArgumentTypeError(f"LABEL must be letters/digits/-/_ not ending in a digit, got {label!r}")
-    config, comma, checkpoint = files.partition(",")
-    return (label, config, checkpoint) if comma else (label, None, files)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Command-line interface."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -106,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO, help="the real photo (default: the shared one)")
     parser.add_argument("--surveys", type=int, nargs="+", default=[0, 1], help="survey seeds (default 0 1)")
     parser.add_argument("--distractors", type=int, default=8, help="unrelated photos per survey (default 8)")
-    parser.add_argument("--model", type=_parse_model, action="append", required=True,
+    parser.add_argument("--model", type=parse_model_spec, action="append", required=True,
                         metavar="LABEL=[CONFIG,]CKPT", help="model to evaluate (repeatable)")
     parser.add_argument("--batch-size", type=int, default=16, help="batch size (default 16)")
     parser.add_argument("--device", default="cpu", help="device (default cpu)")

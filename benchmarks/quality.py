@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import DEFAULT_PHOTO, PrecomputedEncoder, flight_folder
+from _common import DEFAULT_PHOTO, PrecomputedEncoder, parse_model_spec, flight_folder
 
 from mmselfsup_ext.dedup import ClassicalEncoder, EncodeResult, deduplicate_folder
 from mmselfsup_ext.evaluation import PERTURBATIONS, load_ground_truth, roc_auc, score_dedup
@@ -58,16 +58,6 @@ def _relabel(result: EncodeResult, tags: dict[str, int], label: str) -> tuple[En
     return EncodeResult(codes, result.ok_paths, result.unreadable, timings), new_tags
 
 
-def _parse_model(text: str) -> tuple[str, str | None, str]:
-    label, sep, files = text.partition("=")
-    if not sep or not label or not files:
-        raise argparse.ArgumentTypeError(f"expected LABEL=CHECKPOINT or LABEL=CONFIG,CHECKPOINT, got {text!r}")
-    if not label.replace("-", "").replace("_", "").isalnum() or label[-1].isdigit():
-        raise argparse.ArgumentTypeError(f"LABEL must be letters/digits/-/_ not ending in a digit, got {label!r}")
-    config, comma, checkpoint = files.partition(",")
-    return (label, config, checkpoint) if comma else (label, None, files)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Command-line interface."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -79,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="real photo, right half used (default: the shared photo, else a "
                              "procedural wall)")
     parser.add_argument("--seed", type=int, default=0, help="flight and perturbation seed (default 0)")
-    parser.add_argument("--model", type=_parse_model, action="append", default=None, metavar="LABEL=[CONFIG,]CKPT",
+    parser.add_argument("--model", type=parse_model_spec, action="append", default=None, metavar="LABEL=[CONFIG,]CKPT",
                         help="deep model to evaluate (repeatable); default: the shipped model as 'hashclr'")
     parser.add_argument("--img-size", type=int, default=None, help="deep inference size (default: the config's)")
     parser.add_argument("--batch-size", type=int, default=16, help="deep batch size (default 16)")

@@ -8,10 +8,11 @@ from mmselfsup_ext.registry import MODELS
 
 from .contrastive_head import nt_xent
 from .decorrelation import decorrelation_loss
+from .relaxation import TanhRelaxation
 
 
 @MODELS.register_module()
-class HashCLRHead(BaseModule):
+class HashCLRHead(TanhRelaxation, BaseModule):
     """``b = tanh(gamma * z)``; loss = NT-Xent(b1, b2) + beta * mean(1 - |b|) (+ decorrelation).
 
     ``gamma`` grows during training (sqrt(epoch + 1), set by ``HashGammaHook`` through
@@ -47,18 +48,7 @@ class HashCLRHead(BaseModule):
         self.temperature = temperature
         self.beta = beta
         self.decorrelation = decorrelation
-        self.gamma = 1.0
         self.set_gamma(gamma)
-
-    def set_gamma(self, gamma: float) -> None:
-        """Set the relaxation sharpness (a positive number)."""
-        if not gamma > 0:
-            raise ValueError(f"gamma must be positive, got {gamma}")
-        self.gamma = float(gamma)
-
-    def relax(self, z: torch.Tensor) -> torch.Tensor:
-        """Continuous codes ``tanh(gamma * z)`` in (-1, 1)."""
-        return torch.tanh(self.gamma * z.float())
 
     def loss(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
         """``{"loss_contrastive", "loss_quant"}`` (and ``"loss_decor"`` if weighted) for the two

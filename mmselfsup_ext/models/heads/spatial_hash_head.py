@@ -20,6 +20,7 @@ from mmselfsup_ext.registry import MODELS
 
 from ..utils.correspondence import cell_centres, map_between_views
 from .decorrelation import decorrelation_loss
+from .relaxation import TanhRelaxation
 
 __all__ = ["SpatialHashHead", "dense_info_nce"]
 
@@ -57,7 +58,7 @@ def dense_info_nce(anchors: torch.Tensor, keys: torch.Tensor, neutral: torch.Ten
 
 
 @MODELS.register_module()
-class SpatialHashHead(BaseModule):
+class SpatialHashHead(TanhRelaxation, BaseModule):
     """``b = tanh(gamma * u)`` per cell; dense InfoNCE + beta quantization (+ decorrelation).
 
     Parameters
@@ -90,18 +91,7 @@ class SpatialHashHead(BaseModule):
         self.beta = beta
         self.decorrelation = decorrelation
         self.neutral_radius = neutral_radius
-        self.gamma = 1.0
         self.set_gamma(gamma)
-
-    def set_gamma(self, gamma: float) -> None:
-        """Set the relaxation sharpness (a positive number)."""
-        if not gamma > 0:
-            raise ValueError(f"gamma must be positive, got {gamma}")
-        self.gamma = float(gamma)
-
-    def relax(self, u: torch.Tensor) -> torch.Tensor:
-        """Continuous codes ``tanh(gamma * u)`` in (-1, 1)."""
-        return torch.tanh(self.gamma * u.float())
 
     def correspondences(self, u_anchor: torch.Tensor, u_other: torch.Tensor, geometry: torch.Tensor,
                         source: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
