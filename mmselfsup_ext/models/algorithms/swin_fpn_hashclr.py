@@ -1,6 +1,7 @@
 """SwinFpnHashCLR: SimCLR with the tanh hash relaxation and quantization loss."""
 from mmselfsup_ext.registry import MODELS
 
+from ..heads.relaxation import TanhRelaxation
 from .simclr import SimCLR
 
 
@@ -14,7 +15,7 @@ class SwinFpnHashCLR(SimCLR):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if not hasattr(self.head, "set_gamma"):
+        if not isinstance(self.head, TanhRelaxation):
             raise ValueError(f"SwinFpnHashCLR needs a head with a gamma (HashCLRHead), got {type(self.head).__name__}")
 
     def set_gamma(self, gamma: float) -> None:

@@ -8,6 +8,7 @@ from torch import nn
 
 from mmselfsup_ext.registry import MODELS
 
+from ..heads.relaxation import TanhRelaxation
 from .base import BaseSelfSupervisor
 from .simclr import load_backbone_weights
 
@@ -51,7 +52,7 @@ class SwinFpnSpatialHash(BaseSelfSupervisor):
         init_cfg: Optional[dict] = None,
     ) -> None:
         super().__init__(backbone, neck, head, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if not hasattr(self.head, "set_gamma"):
+        if not isinstance(self.head, TanhRelaxation):
             raise ValueError(f"SwinFpnSpatialHash needs a head with a gamma (SpatialHashHead), "
                              f"got {type(self.head).__name__}")
         self.backbone_init = backbone_init
