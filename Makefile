@@ -39,17 +39,20 @@ demo: $(STAMP)
 	$(PY) tools/score_dedup.py $(DEMO_DIR)/classical $(DEMO_DIR)/deep $(DEMO_DIR)/verified \
 		--ground-truth $(DEMO_DIR)/flight/ground_truth.json
 	@echo "--- a re-flown survey of two walls with shuffled file names and unrelated photos:"
-	@echo "--- capture-order candidates (window 3) against keypoint retrieval (pairing all)"
+	@echo "--- capture-order candidates (window 3), keypoint retrieval and the spatial codes alone (pairing all)"
 	$(PY) tools/simulate_survey.py --out $(DEMO_DIR)/survey --walls 2 --distractors 4 \
 		--shuffle-names --seed 0
 	$(PY) image_processing_deduplication.py $(DEMO_DIR)/survey/images --methods phash \
 		--pairing window --window 3 --verify --out $(DEMO_DIR)/survey_window
 	$(PY) image_processing_deduplication.py $(DEMO_DIR)/survey/images --methods phash \
 		--pairing all --verify --out $(DEMO_DIR)/survey_retrieval
+	$(PY) SwinFpnHashCLR_deduplication.py $(DEMO_DIR)/survey/images --pairing all \
+		--out $(DEMO_DIR)/survey_spatial
 	$(PY) tools/score_dedup.py $(DEMO_DIR)/survey_window $(DEMO_DIR)/survey_retrieval \
-		--ground-truth $(DEMO_DIR)/survey/ground_truth.json
+		$(DEMO_DIR)/survey_spatial --ground-truth $(DEMO_DIR)/survey/ground_truth.json
 	@echo "Reports: $(DEMO_DIR)/classical/report.html $(DEMO_DIR)/deep/report.html" \
-		"$(DEMO_DIR)/verified/report.html $(DEMO_DIR)/survey_retrieval/report.html"
+		"$(DEMO_DIR)/verified/report.html $(DEMO_DIR)/survey_retrieval/report.html" \
+		"$(DEMO_DIR)/survey_spatial/report.html"
 
 clean:
 	rm -rf $(DEMO_DIR) work_dirs

@@ -47,6 +47,8 @@ class PrecomputedEncoder:
     tags: dict[str, int]
     identity: str
     result: EncodeResult
+    #: Cell codes: their layout and rule (``mmselfsup_ext.dedup.spatial.SpatialCodes``).
+    spatial: object = None
 
     def encode(self, paths: Sequence[Path], workers: int = 1, progress: bool = True
                ) -> EncodeResult:

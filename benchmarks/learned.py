@@ -15,22 +15,24 @@ What it does:
    - candidate recall at k: the share of true pairs among the candidates when every image
      keeps its k best partners (a pair stays if either image keeps it, as in
      ``dedup.retrieval.select_candidates``). Global codes: the k nearest codes (Hamming,
-     ties by file order). Spatial codes: :func:`mmselfsup_ext.apis.spatial_candidates`
-     (faiss index of the cell codes, votes). ``cand/img`` is the mean number of candidate
-     pairs an image ends up in;
+     ties by file order). Spatial codes: :func:`mmselfsup_ext.dedup.spatial.spatial_candidates`
+     (faiss index of the cell codes, closest by cell disagreement). ``cand/img`` is the
+     mean number of candidate pairs an image ends up in;
    - hash-only pair-F1 (precision, recall and F1 over *all* true pairs; ``F1 listed`` is
      the scorer's F1 over the pairs of ``pairs.csv`` only, which for ``--pairing all``
-     omits far pairs, the figure issue 12 quotes) and distractors
-     removed: global codes through the deduplication pipeline (``--pairing all``, Otsu,
-     ``cover`` keep rule); spatial codes: duplicate iff the vote-based overlap estimate
-     ``(votes / cells) / rho >= 0.5``, then the same ``cover`` keep rule in file order.
-     The votes are aligned ones (:func:`mmselfsup_ext.hashing.aligned_votes`: the most
-     cells matching under one shift of the grid). ``radius`` and ``rho`` are fixed on a survey of the TRAINING surfaces (the photo's left
-     half, walls 1000 and 1001) before any evaluation survey is looked at: the radius and
-     vote share with the best pair-F1 there, rho = 2 x that share;
-     The row ``oracle`` ranks partners by their true overlap: the most any ranking can
-     recall at k (images with more than k true partners cap it);
-   - ROC-AUC over all pairs (score: minus the distance, or the votes);
+     omits far pairs, the figure issue 12 quotes) and distractors removed, all through
+     the deduplication pipeline with ``--pairing all`` and the ``cover`` keep rule:
+     global codes with Otsu; spatial codes by cell agreement
+     (:mod:`mmselfsup_ext.dedup.spatial`: a pair is a duplicate iff at most ``T`` percent
+     of the cells it shares under its best shift disagree, over shifts sharing >= 50 % of
+     the grid). The match ``radius`` and ``T`` are fixed on a survey of the TRAINING
+     surfaces (the photo's left half, walls 1000 and 1001, with 8 OTHER unrelated photos:
+     scikit-image's ``CALIBRATION_SAMPLES``) before any evaluation survey is looked at:
+     the best pair-F1 there among the rules that flag no pair with an unrelated photo
+     (:func:`calibrate_spatial`). The row ``oracle`` ranks
+     partners by their true overlap: the most any ranking can recall at k (images with
+     more than k true partners cap it);
+   - ROC-AUC over all pairs (score: minus the distance; spatial: the best agreement);
    - ``dup_distr``: distractors in any predicted duplicate pair (stricter than removed);
    - images per second of the encoding (decode + forward pass; this machine's 2 shared
      cores, so compare within one run only).
@@ -61,12 +63,12 @@ from _common import DEFAULT_PHOTO, PrecomputedEncoder, parse_model_spec
 
 from mmselfsup_ext.apis import DeepHashEncoder, SpatialHashEncoder, SpatialVoteRule, init_model, spatial_candidates
 from mmselfsup_ext.dedup import EncodeResult, deduplicate_folder
-from mmselfsup_ext.dedup.keep import cover_keep
-from mmselfsup_ext.dedup.retrieval import RetrievalSettings
+from mmselfsup_ext.dedup.spatial import MAX_DISTANCE, SpatialCodes
 from mmselfsup_ext.evaluation import (load_ground_truth, load_photo, procedural_concrete, roc_auc,
                                       score_dedup, simulate_survey, survey_walls)
+from mmselfsup_ext.evaluation.survey import CALIBRATION_SAMPLES
 from mmselfsup_ext.fileio import discover_images
-from mmselfsup_ext.hashing import CellGrid, all_pairs_votes, unpack_cell_codes
+from mmselfsup_ext.hashing import CellGrid, all_pairs_agreement, unpack_cell_codes
 from mmselfsup_ext.models.algorithms.swin_fpn_spatial_hash import SwinFpnSpatialHash
 
 KS = (5, 10)
@@ -118,10 +120,18 @@ def evaluation_survey(out: Path, photo: Path, seed: int, distractors: int) -> Pa
 
 
 def calibration_survey(out: Path, photo: Path) -> Path:
-    """The same kind of survey over TRAINING surfaces only (photo's left half, walls 1000-1001)."""
+    """The same kind of survey over TRAINING surfaces (photo's left half, walls 1000-1001).
+
+    Its unrelated photos are scikit-image's :data:`CALIBRATION_SAMPLES`, none of the
+    evaluation surveys' (:data:`DISTRACTOR_SAMPLES`).
+    """
     walls = [load_photo(photo, region="train")] + [procedural_concrete(1296, 2048, seed=s)
                                                     for s in TRAINING_WALL_SEEDS]
-    return _simulate(out / "calibration", walls, CALIBRATION_SEED, 0)
+    folder = out / "calibration"
+    if not (folder / "ground_truth.json").is_file():
+        simulate_survey(walls, folder, passes=("coarse", "dense"), distractors=len(CALIBRATION_SAMPLES),
+                        distractor_samples=CALIBRATION_SAMPLES, shuffle_names=True, seed=CALIBRATION_SEED)
+    return folder
 
 
 def load_survey(folder: Path) -> Survey:
@@ -179,15 +189,34 @@ def best_f1(score: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return float(f1[k]), float(s[k])
 
 
+def spatial_distance_matrix(cells: np.ndarray, radius: int, grid: CellGrid) -> np.ndarray:
+    """(N, N) cell disagreement in percent (``dedup.spatial``'s distance), from the best agreement."""
+    agreement = all_pairs_agreement(cells, radius, grid, min_share=0.5)
+    # ceil(100 (1 - a)); the tolerance absorbs float error where 100 (n - m) / n is whole.
+    return np.ceil(MAX_DISTANCE * (1.0 - agreement) - 1e-9).astype(np.int64)
+
+
 def calibrate_spatial(survey: Survey, cells: np.ndarray, grid: CellGrid, max_radius: int) -> dict:
-    """Match radius and vote share of the best pair-F1 on a training survey; rho = 2 x share."""
+    """Radius and threshold ``T`` (duplicate iff distance <= T) of a training survey.
+
+    The best pair-F1 among the rules that pair no unrelated photo with a survey shot: ``T``
+    stays below the closest distance between a distractor and a shot, because removing an
+    unrelated photo loses data while a missed duplicate only costs space.
+    """
     truth = _upper(survey.truth)
     best = None
     for radius in range(0, max_radius + 1, 2):
-        share = _upper(all_pairs_votes(cells, radius, grid)) / grid.cells
-        f1, threshold = best_f1(share, truth)
+        distance = spatial_distance_matrix(cells, radius, grid)
+        np.fill_diagonal(distance, MAX_DISTANCE + 1)
+        closest = (int(distance[np.ix_(survey.distractor, ~survey.distractor)].min()) if survey.distractor.any()
+                   else MAX_DISTANCE + 1)
+        closeness = (MAX_DISTANCE + 1 - _upper(distance)).astype(np.float64)
+        # Pairs a rule with T < closest may flag: closeness > MAX_DISTANCE + 1 - closest.
+        allowed = np.where(closeness > MAX_DISTANCE + 1 - closest, closeness, 0.0)
+        f1, threshold = best_f1(allowed, truth)
         if best is None or f1 > best["f1"]:
-            best = {"radius": radius, "share": threshold, "rho": 2 * threshold, "f1": f1}
+            best = {"radius": radius, "threshold": int(round(MAX_DISTANCE + 1 - threshold)), "f1": f1,
+                    "closest_distractor": closest}
     return best
 
 
@@ -228,39 +257,24 @@ def global_rows(label: str, encoder: DeepHashEncoder, survey: Survey, run: Path)
     return rows
 
 
-def write_spatial_run(tag_dir: Path, survey: Survey, estimate: np.ndarray, threshold: float) -> None:
-    """Output-contract files of a vote decision: pairs with any vote, cover keep in file order."""
-    tag_dir.mkdir(parents=True, exist_ok=True)
-    root = survey.folder / "images"
-    rel = [p.relative_to(root).as_posix() for p in survey.paths]
-    i, j = np.nonzero(np.triu(estimate > 0, 1))
-    duplicate = estimate[i, j] >= threshold
-    with (tag_dir / "pairs.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["path_a", "path_b", "distance", "duplicate"])
-        for a, b, dup in zip(i.tolist(), j.tolist(), duplicate.tolist()):
-            writer.writerow([rel[a], rel[b], f"{1 - estimate[a, b]:.6f}", int(dup)])
-    keep = cover_keep(len(rel), i, j, duplicate)
-    (tag_dir / "keep.txt").write_text("".join(f"{p}\n" for p, k in zip(rel, keep) if k), encoding="utf-8")
-    (tag_dir / "remove.txt").write_text("".join(f"{p}\n" for p, k in zip(rel, keep) if not k), encoding="utf-8")
-    (tag_dir / "summary.json").write_text(json.dumps({"threshold": threshold}), encoding="utf-8")
-
-
 def spatial_rows(label: str, encoder: SpatialHashEncoder, survey: Survey, run: Path,
                  rule: SpatialVoteRule) -> dict[str, dict]:
-    """Metrics of a spatial model on one survey, with the calibrated vote rule."""
+    """Metrics of a spatial model on one survey, with the calibrated rule, through the pipeline."""
     result, speed = encode(encoder, survey)
-    rows_codes = result.codes[encoder.tag]
-    cells = unpack_cell_codes(rows_codes, encoder.grid)
-    share = all_pairs_votes(cells, rule.radius, encoder.grid) / encoder.grid.cells
-    estimate = rule.overlap(share)
     tag = f"{label}{encoder.grid.bits}x{encoder.grid.height}x{encoder.grid.width}"
-    write_spatial_run(run / tag, survey, estimate, 0.5)
+    rows_codes = result.codes[encoder.tag]
+    precomputed = PrecomputedEncoder({tag: encoder.grid.total_bits}, encoder.identity,
+                                     EncodeResult({tag: rows_codes}, result.ok_paths, result.unreadable,
+                                                  {tag: result.timings[encoder.tag]}),
+                                     spatial=SpatialCodes(encoder.grid, rule))
+    deduplicate_folder(survey.folder / "images", precomputed, run, pairing="all", html_report=False,
+                       progress=False)
+    cells = unpack_cell_codes(rows_codes, encoder.grid)
+    agreement = all_pairs_agreement(cells, rule.radius, encoder.grid)
     row = {"bits_per_image": encoder.grid.total_bits, "images_per_s": speed,
-           "auc": roc_auc(_upper(share), _upper(survey.truth))}
+           "auc": roc_auc(_upper(agreement), _upper(survey.truth))}
     for k in KS:
-        settings = RetrievalSettings(radius=rule.radius, min_votes=1, max_per_image=k)
-        i, j, _ = spatial_candidates(rows_codes, encoder.grid, settings)
+        i, j, _ = spatial_candidates(rows_codes, encoder.grid, rule, per_image=k)
         row[f"recall@{k}"], row[f"cand@{k}"] = pairs_recall(i, j, survey.truth)
     return {tag: row}
 
@@ -295,9 +309,9 @@ def evaluate(args: argparse.Namespace) -> dict:
             cells = unpack_cell_codes(train_codes.codes[encoder.tag], encoder.grid)
             fitted = calibrate_spatial(calibration, cells, encoder.grid, max_radius=encoder.grid.bits // 4)
             results["calibration"][label] = fitted
-            rule = SpatialVoteRule(fitted["radius"], fitted["rho"])
+            rule = SpatialVoteRule(fitted["radius"], fitted["threshold"])
             print(f"{label}: rule from the training survey: spatial_vote_rule = dict(radius={rule.radius}, "
-                  f"rho={rule.rho:.4f}) (pair-F1 there {fitted['f1']:.3f})", file=sys.stderr)
+                  f"threshold={rule.threshold}) (pair-F1 there {fitted['f1']:.3f})", file=sys.stderr)
         for seed, survey in zip(args.surveys, surveys):
             run = args.out / f"runs{seed}"
             rows = (spatial_rows(label, encoder, survey, run, rule) if spatial

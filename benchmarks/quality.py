@@ -5,7 +5,9 @@ What it does (docs/design.md §6, issue 4 item 5):
 1. Simulates an inspection flight over the RIGHT (evaluation) half of the real photo
    (``--flight DIR`` reuses one), with ground-truth footprints and overlaps.
 2. Encodes every shot once per method: the four classical hashes (64 bits) and every
-   ``--model`` (32/64/96/128 bits from one pass), then runs the deduplication pipeline with
+   ``--model`` (a global model: 32/64/96/128 bits from one pass; a spatial model: one code
+   per cell, searched by cell agreement with the rule of its config, distances in percent
+   of disagreeing cells), then runs the deduplication pipeline with
    ``--pairing all`` and with ``--pairing window --window 3`` at the Otsu threshold and
    scores both runs with :func:`mmselfsup_ext.evaluation.score_dedup`: pair precision,
    recall and F1 over *all* true pairs (overlap >= 0.5), ROC-AUC, and both axes of the
@@ -19,18 +21,19 @@ What it does (docs/design.md §6, issue 4 item 5):
    from the ``--pairing all`` run.
 4. Prints the tables (Markdown), writes ``results.json`` and a PNG plot.
 
-Example (the README's numbers)::
+Example (the README's numbers; the two shipped models)::
 
-    python benchmarks/quality.py --out work_dirs/quality \
-        --model hashclr=mmselfsup_ext/model_zoo/hashclr-overlap_swin_small-cpu_fpn_concrete.pth
+    python benchmarks/quality.py --out work_dirs/quality
 
 A model is ``LABEL=CHECKPOINT`` or ``LABEL=CONFIG,CHECKPOINT``; its tags become
-``LABEL<bits>``. Without ``--model`` the shipped default model is used (label ``hashclr``).
+``LABEL<bits>`` (spatial: ``LABEL<bits>x<h>x<w>``). Without ``--model`` both shipped models
+run (labels ``spatialhash`` and ``hashclr``).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -39,6 +42,7 @@ import numpy as np
 from _common import DEFAULT_PHOTO, PrecomputedEncoder, parse_model_spec, flight_folder
 
 from mmselfsup_ext.dedup import ClassicalEncoder, EncodeResult, deduplicate_folder
+from mmselfsup_ext.dedup.spatial import MAX_DISTANCE, SpatialCodes, spatial_distances
 from mmselfsup_ext.evaluation import PERTURBATIONS, load_ground_truth, roc_auc, score_dedup
 from mmselfsup_ext.fileio import discover_images, load_image
 from mmselfsup_ext.hashing import CLASSICAL_METHODS, pair_distances
@@ -51,11 +55,11 @@ VERIFIED = {"all + verify": dict(pairing="all", verify=True),
 
 
 def _relabel(result: EncodeResult, tags: dict[str, int], label: str) -> tuple[EncodeResult, dict[str, int]]:
-    """Rename deep tags ``hashclr64`` -> ``<label>64`` so several models can share a folder."""
-    new_tags = {f"{label}{bits}": bits for bits in tags.values()}
-    codes = {f"{label}{tags[tag]}": codes for tag, codes in result.codes.items()}
-    timings = {f"{label}{tags[tag]}": t for tag, t in result.timings.items()}
-    return EncodeResult(codes, result.ok_paths, result.unreadable, timings), new_tags
+    """Rename deep tags ``hashclr64`` -> ``<label>64`` (``spatialhash64x8x8`` -> ``<label>64x8x8``)."""
+    names = {tag: label + re.sub(r"^[A-Za-z_-]+", "", tag) for tag in tags}
+    return (EncodeResult({names[t]: c for t, c in result.codes.items()}, result.ok_paths, result.unreadable,
+                         {names[t]: v for t, v in result.timings.items()}),
+            {names[t]: bits for t, bits in tags.items()})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "procedural wall)")
     parser.add_argument("--seed", type=int, default=0, help="flight and perturbation seed (default 0)")
     parser.add_argument("--model", type=parse_model_spec, action="append", default=None, metavar="LABEL=[CONFIG,]CKPT",
-                        help="deep model to evaluate (repeatable); default: the shipped model as 'hashclr'")
+                        help="deep model to evaluate (repeatable); default: both shipped models, as "
+                             "'spatialhash' and 'hashclr'")
     parser.add_argument("--img-size", type=int, default=None, help="deep inference size (default: the config's)")
     parser.add_argument("--batch-size", type=int, default=16, help="deep batch size (default 16)")
     parser.add_argument("--device", default="auto", help="deep device (default auto)")
@@ -81,14 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def encoders(args: argparse.Namespace) -> list[tuple[str, object]]:
     """(label, encoder) for the classical hashes and every deep model."""
-    from mmselfsup_ext.apis import DeepHashEncoder, init_model
+    from mmselfsup_ext.apis import DeepHashEncoder, SpatialHashEncoder, default_model_files, init_model
+    from mmselfsup_ext.models.algorithms.swin_fpn_spatial_hash import SwinFpnSpatialHash
 
     found: list[tuple[str, object]] = [("classical", ClassicalEncoder(CLASSICAL_METHODS, 8))]
-    models = args.model or [("hashclr", None, None)]
+    models = args.model or [(name, *default_model_files(name)) for name in ("spatialhash", "hashclr")]
     for label, config, checkpoint in models:
         model = init_model(config, checkpoint, device=args.device)
-        found.append((label, DeepHashEncoder(model, batch_size=args.batch_size, img_size=args.img_size)))
+        kind = SpatialHashEncoder if isinstance(model, SwinFpnSpatialHash) else DeepHashEncoder
+        found.append((label, kind(model, batch_size=args.batch_size, img_size=args.img_size)))
     return found
+
+
+def tag_distances(codes: np.ndarray, i: np.ndarray, j: np.ndarray, spatial: SpatialCodes | None) -> np.ndarray:
+    """Distances of the pairs ``(i, j)``: Hamming, or cell disagreement in percent for spatial codes."""
+    if spatial is None:
+        return pair_distances(codes, i, j)
+    return spatial_distances(codes, spatial.grid, i, j, spatial.rule.radius)
 
 
 def perturb_flight(images: list[Path], out: Path, seed: int) -> dict[str, list[Path]]:
@@ -110,7 +124,7 @@ def perturb_flight(images: list[Path], out: Path, seed: int) -> dict[str, list[P
 
 
 def robustness(encoded: EncodeResult, perturbed: dict[str, EncodeResult], tags: dict[str, int],
-               thresholds: dict[str, int]) -> dict[str, dict[str, float]]:
+               thresholds: dict[str, int], spatial: SpatialCodes | None) -> dict[str, dict[str, float]]:
     """Fraction of (original, perturbed) pairs within each tag's threshold, per perturbation."""
     table: dict[str, dict[str, float]] = {}
     for tag in tags:
@@ -121,13 +135,14 @@ def robustness(encoded: EncodeResult, perturbed: dict[str, EncodeResult], tags: 
             both = np.concatenate([encoded.codes[tag], result.codes[tag]])
             n = len(encoded.ok_paths)
             idx = np.arange(n, dtype=np.int64)
-            d = pair_distances(both, idx, idx + n)
+            d = tag_distances(both, idx, idx + n, spatial)
             row[name] = float(np.mean(d <= thresholds[tag]))
         table[tag] = row
     return table
 
 
-def ranking(encoded: EncodeResult, tags: dict[str, int], gt_path: Path, root: Path) -> dict[str, dict]:
+def ranking(encoded: EncodeResult, tags: dict[str, int], gt_path: Path, root: Path,
+            spatial: SpatialCodes | None) -> dict[str, dict]:
     """Per tag, over ALL pairs of the flight: ROC-AUC of -distance and the best pair F1 of any threshold.
 
     The best F1 is an oracle (the threshold is chosen with the ground truth): it bounds what
@@ -144,9 +159,9 @@ def ranking(encoded: EncodeResult, tags: dict[str, int], gt_path: Path, root: Pa
                       for x, y in zip(a.tolist(), b.tolist())])
     out = {}
     for tag, bits in tags.items():
-        d = pair_distances(encoded.codes[tag], i.astype(np.int64), j.astype(np.int64))
+        d = tag_distances(encoded.codes[tag], i.astype(np.int64), j.astype(np.int64), spatial)
         best = (0.0, -1)
-        for t in range(bits + 1):
+        for t in range((MAX_DISTANCE if spatial else bits) + 1):
             pred = d <= t
             tp = int(np.sum(pred & truth))
             f1 = 2 * tp / (pred.sum() + truth.sum()) if tp else 0.0
@@ -168,7 +183,8 @@ def markdown_tables(scores: dict[str, dict[str, dict]], robust: dict[str, dict[s
         if pairing in VERIFIED:
             continue
         by_tag = {tag: by_tag[tag] for tag in robust}
-        lines += [f"### pairing `{pairing}` (Otsu threshold; P/R/F1 over all true pairs, overlap >= 0.5)", "",
+        lines += [f"### pairing `{pairing}` (Otsu threshold, spatial codes: their model's T; P/R/F1 over all "
+                  "true pairs, overlap >= 0.5)", "",
                   "Both axes of a selection: images removed, against what the ideal "
                   "coverage-preserving choice removes from the ground-truth footprints "
                   "(`ideal cov.`), and surface kept.", "",
@@ -262,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         if label != "classical":
             encoded, tags = _relabel(encoded, encoder.tags, label)
             perturbed = {n: _relabel(r, encoder.tags, label)[0] for n, r in perturbed.items()}
-        cached = PrecomputedEncoder(tags, encoder.identity, encoded)
+        spatial = getattr(encoder, "spatial", None)
+        cached = PrecomputedEncoder(tags, encoder.identity, encoded, spatial=spatial)
         thresholds = {}
         for name, options in PAIRINGS.items():
             out = args.out / "runs" / name / label
@@ -270,8 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             scores[name].update(score_dedup(out, gt))
             if name == "all":
                 thresholds = {t: json.loads((out / t / "summary.json").read_text())["threshold"] for t in tags}
-        robust.update(robustness(encoded, perturbed, tags, thresholds))
-        ranks.update(ranking(encoded, tags, gt, images_dir))
+        robust.update(robustness(encoded, perturbed, tags, thresholds, spatial))
+        ranks.update(ranking(encoded, tags, gt, images_dir, spatial))
 
     for name, options in VERIFIED.items():
         out = args.out / "runs" / name.replace(" + ", "_")

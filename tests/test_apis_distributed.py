@@ -183,10 +183,10 @@ def test_deep_encoder_two_ranks_equal_single_process(image_dir: Path, launched: 
 
 @pytest.mark.process
 def test_deep_script_under_torchrun_equals_single_process(image_dir: Path, tmp_path: Path) -> None:
-    """The shipped model via SwinFpnHashCLR_deduplication.py, codes and keypoint features
-    sharded: 2 gloo ranks == 1 process."""
+    """The shipped global model via SwinFpnHashCLR_deduplication.py, codes and keypoint
+    features sharded: 2 gloo ranks == 1 process."""
     script = Path(__file__).resolve().parents[1] / "SwinFpnHashCLR_deduplication.py"
-    common = [str(image_dir), "--bits", "32", "64", "--batch-size", "1", "--img-size", "64",
+    common = [str(image_dir), "--model", "hashclr", "--bits", "32", "64", "--batch-size", "1", "--img-size", "64",
               "--pairing", "all", "--threshold", "6", "--no-progress", "--no-report",
               "--no-cache", "--verify"]
     env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_ENV}
@@ -203,3 +203,24 @@ def test_deep_script_under_torchrun_equals_single_process(image_dir: Path, tmp_p
             assert one == (tmp_path / "two" / tag / name).read_bytes(), (tag, name)
     summary = json.loads((tmp_path / "two" / "hashclr64" / "summary.json").read_text())
     assert summary["n_unreadable"] == 2 and summary["n_images"] == 7
+
+
+def test_spatial_default_under_torchrun_equals_single_process(image_dir: Path, tmp_path: Path) -> None:
+    """The shipped spatial model: cell codes sharded over 2 gloo ranks, searched by cell
+    agreement on rank 0, give the files of 1 process."""
+    script = Path(__file__).resolve().parents[1] / "SwinFpnHashCLR_deduplication.py"
+    common = [str(image_dir), "--batch-size", "1", "--pairing", "all", "--no-progress", "--no-report",
+              "--no-cache"]
+    env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_ENV}
+    env["OMP_NUM_THREADS"] = "1"
+    single = subprocess.run([sys.executable, str(script), *common, "--out", str(tmp_path / "one")],
+                            env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
+    assert single.returncode == 0, single.stderr[-3000:]
+    dist = subprocess.run([*_TORCHRUN, str(script), *common, "--out", str(tmp_path / "two")],
+                          env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
+    assert dist.returncode == 0, dist.stdout[-2000:] + dist.stderr[-3000:]
+    tag = "spatialhash64x8x8"
+    for name in ("codes.csv", "pairs.csv", "keep.txt", "remove.txt"):
+        assert (tmp_path / "one" / tag / name).read_bytes() == (tmp_path / "two" / tag / name).read_bytes(), name
+    summary = json.loads((tmp_path / "two" / tag / "summary.json").read_text())
+    assert summary["histogram_source"] == "cell_disagreement" and summary["n_images"] == 7

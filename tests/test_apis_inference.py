@@ -25,7 +25,8 @@ SIMCLR_CONFIG = REPO / "configs/selfsup/simclr/simclr_swin_small-cpu_fpn_1xb8_co
 
 @pytest.fixture(scope="module")
 def model():
-    return init_model(device="cpu")
+    """The shipped global model (the default model is the spatial one: tests/test_apis_spatial.py)."""
+    return init_model(*default_model_files("hashclr"), device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +63,8 @@ def _expected_bits(model, path: Path, size: int) -> tuple[dict[int, np.ndarray],
     return bits, decided
 
 
-def test_default_model_loads_on_cpu_and_codes_match_the_projection(model, images):
-    config, checkpoint = default_model_files()
+def test_shipped_global_model_loads_on_cpu_and_codes_match_the_projection(model, images):
+    config, checkpoint = default_model_files("hashclr")
     assert checkpoint.stat().st_size <= 20 * 2**20
     assert next(model.parameters()).device.type == "cpu" and not model.training
     result = encode_images(model, images, batch_size=2, progress=False)
@@ -124,7 +125,7 @@ def test_encoder_protocol_tags_and_identity(model, images):
 
 
 def test_weights_digest_tracks_the_values(model):
-    copy = init_model(device="cpu")
+    copy = init_model(*default_model_files("hashclr"), device="cpu")
     assert weights_digest(copy) == weights_digest(model)
     with torch.no_grad():
         next(copy.parameters()).view(-1)[0] += 1e-3
@@ -138,7 +139,7 @@ def test_simclr_config_gives_simclr_tags():
 
 
 def test_wrong_or_corrupt_checkpoint_is_a_one_line_error(tmp_path):
-    config, checkpoint = default_model_files()
+    config, checkpoint = default_model_files("hashclr")
     corrupt = tmp_path / "corrupt.pth"
     corrupt.write_bytes(checkpoint.read_bytes()[:1000])
     with pytest.raises(CheckpointError) as info:

@@ -15,11 +15,10 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from mmselfsup_ext.apis import (SpatialHashEncoder, SpatialVoteRule, cell_grid, init_model, spatial_candidates,
-                                spatial_overlaps, vote_rule)
+from mmselfsup_ext.apis import (SpatialHashEncoder, SpatialVoteRule, cell_grid, default_model_files, init_model,
+                                spatial_candidates, spatial_overlaps, vote_rule)
 from mmselfsup_ext.dedup import deduplicate_folder
 from mmselfsup_ext.dedup.encoders import Encoder
-from mmselfsup_ext.dedup.retrieval import RetrievalSettings
 from mmselfsup_ext.hashing import (CellGrid, aligned_votes, all_pairs_votes, cell_distances, cell_votes, pack_cell_codes,
                                    unpack_cell_codes, vote_overlap)
 
@@ -160,21 +159,26 @@ def test_encoder_rows_are_the_packed_cell_signs(spatial_model, images):
 
 def test_encoder_rejects_global_models_and_bad_sizes(spatial_model):
     with pytest.raises(ValueError, match="SwinFpnSpatialHash"):
-        SpatialHashEncoder(init_model(device="cpu"))
+        SpatialHashEncoder(init_model(*default_model_files("hashclr"), device="cpu"))
     with pytest.raises(ValueError, match="multiple"):
         SpatialHashEncoder(spatial_model, img_size=72)
 
 
-def test_pipeline_runs_unchanged_on_spatial_rows(spatial_model, images, tmp_path):
+def test_pipeline_searches_spatial_rows_by_cell_agreement(spatial_model, images, tmp_path):
     folder = images[0].parent
-    run = deduplicate_folder(folder, SpatialHashEncoder(spatial_model), tmp_path / "out", progress=False)
+    encoder = SpatialHashEncoder(spatial_model, rule=SpatialVoteRule(radius=2, threshold=40))
+    assert encoder.spatial.grid == encoder.grid and encoder.spatial.rule.threshold == 40
+    run = deduplicate_folder(folder, encoder, tmp_path / "out", pairing="all", progress=False)
     tag_dir = tmp_path / "out" / "spatialhash16x4x4"
     lines = (tag_dir / "codes.csv").read_text().splitlines()
     assert len(lines) == 1 + len(images) and all(len(line.split(",")[1]) == 64 for line in lines[1:])
-    assert run is not None
+    summary = run.outcomes["spatialhash16x4x4"].summary
+    assert summary["histogram_source"] == "cell_disagreement" and summary["threshold"] == 40
+    # Without a rule (none given, none in the config) the encoder has no spatial search.
+    assert SpatialHashEncoder(spatial_model).spatial is None
 
 
-# --- candidates and overlaps by votes ------------------------------------------------------------
+# --- candidates and overlaps ----------------------------------------------------------------------
 
 def test_candidates_and_overlaps_follow_shared_cells():
     rng = np.random.default_rng(2)
@@ -183,21 +187,17 @@ def test_candidates_and_overlaps_follow_shared_cells():
     bits[1, :, :6] = bits[0, :, 2:]   # image 1 = image 0 shifted by 2 of 8 columns: 48 cells shared
     bits[3, 4:] = bits[2, :4]         # image 3 shares the lower half of image 2: 32 cells
     rows = pack_cell_codes(bits)
-    settings = RetrievalSettings(radius=4, min_votes=8, max_per_image=2)
-    i, j, votes = spatial_candidates(rows, grid, settings)
-    assert list(zip(i.tolist(), j.tolist(), votes.tolist())) == [(0, 1, 48), (2, 3, 32)]
-    np.testing.assert_allclose(spatial_overlaps(rows, grid, [0, 2, 0], [1, 3, 2], SpatialVoteRule(4, 1.0)),
-                               [0.75, 0.5, 0.0])
-    # rho: only 80 % of the cells of a full overlap vote, so 32 votes of 64 estimate 0.625.
-    np.testing.assert_allclose(spatial_overlaps(rows, grid, [2], [3], SpatialVoteRule(4, 0.8)), [0.625])
+    rule = SpatialVoteRule(radius=4, threshold=10)
+    i, j, distance = spatial_candidates(rows, grid, rule, per_image=1)
+    assert list(zip(i.tolist(), j.tolist(), distance.tolist())) == [(0, 1, 0), (2, 3, 0)]
+    np.testing.assert_allclose(spatial_overlaps(rows, grid, [0, 2, 0], [1, 3, 2], rule), [0.75, 0.5, 0.0])
 
 
 def test_vote_rule_comes_from_the_config(spatial_model):
     with pytest.raises(ValueError, match="spatial_vote_rule"):
         vote_rule(spatial_model)
-    configured = SimpleNamespace(cfg=Config({**TINY_SPATIAL, "spatial_vote_rule": dict(radius=6, rho=0.4)}))
-    assert vote_rule(configured) == SpatialVoteRule(6, 0.4)
-    np.testing.assert_allclose(SpatialVoteRule(6, 0.4).overlap([0.1, 0.2, 0.6]), [0.25, 0.5, 1.0])
-    for bad in (dict(radius=-1, rho=0.5), dict(radius=2, rho=0.0), dict(radius=2, rho=1.5)):
-        with pytest.raises(ValueError):
-            SpatialVoteRule(**bad)
+    configured = SimpleNamespace(cfg=Config({**TINY_SPATIAL, "spatial_vote_rule": dict(radius=6, threshold=70)}))
+    assert vote_rule(configured) == SpatialVoteRule(6, 70)
+    outdated = SimpleNamespace(cfg=Config({**TINY_SPATIAL, "spatial_vote_rule": dict(radius=6, rho=0.4)}))
+    with pytest.raises(ValueError, match="threshold"):
+        vote_rule(outdated)

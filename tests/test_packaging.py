@@ -66,7 +66,8 @@ def test_installed_package_is_not_the_checkout(installed, tmp_path):
 
 @pytest.mark.parametrize("command, extra, tag", [
     ("image-processing-deduplication", ["--methods", "phash"], "phash64"),
-    ("swinfpn-hashclr-deduplication", ["--bits", "64"], "hashclr64"),
+    ("swinfpn-hashclr-deduplication", ["--model", "hashclr", "--bits", "64"], "hashclr64"),
+    ("swinfpn-hashclr-deduplication", [], "spatialhash64x8x8"),
 ])
 def test_console_commands_run_from_any_folder(installed, folder, tmp_path, command, extra, tag):
     proc = _run(installed / command, folder, *extra, "--out", "result", "--no-progress",

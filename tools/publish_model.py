@@ -3,7 +3,9 @@
 Keeps the weights and the ``meta`` (training config text, epoch, iteration, seed) and
 drops the optimiser, scheduler and message-hub state, which inference never needs; the
 config is written beside it as a standalone ``.py`` (``_base_`` resolved). The output
-loads with :func:`mmselfsup_ext.apis.init_model`.
+loads with :func:`mmselfsup_ext.apis.init_model`. ``--cfg-options`` sets entries fixed
+after training (a spatial model's ``spatial_vote_rule``, calibrated by
+``benchmarks/learned.py``) in both the written config and the embedded one.
 
 Example (how the shipped model was made; see mmselfsup_ext/model_zoo/README.md)::
 
@@ -21,10 +23,11 @@ import torch
 from mmengine.config import Config
 
 from mmselfsup_ext.argtypes import OneLineArgumentParser
+from mmselfsup_ext.engine.config import ConfigError, parse_cfg_options
 from mmselfsup_ext.utils import CheckpointError, load_checkpoint_file, state_dict_from_checkpoint
 
 
-def publish(checkpoint: str | Path, stem: str | Path) -> tuple[Path, Path, str]:
+def publish(checkpoint: str | Path, stem: str | Path, cfg_options: dict | None = None) -> tuple[Path, Path, str]:
     """Write ``<stem>.pth`` (weights + meta) and ``<stem>.py`` (the embedded config).
 
     Parameters
@@ -33,6 +36,8 @@ def publish(checkpoint: str | Path, stem: str | Path) -> tuple[Path, Path, str]:
         Training checkpoint written by mmengine (with ``meta['cfg']``).
     stem : str or pathlib.Path
         Output path without suffix.
+    cfg_options : dict, optional
+        Config entries to set (mmengine ``merge_from_dict`` keys such as ``"a.b"``).
 
     Returns
     -------
@@ -53,8 +58,12 @@ def publish(checkpoint: str | Path, stem: str | Path) -> tuple[Path, Path, str]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     weights, config = stem.with_suffix(".pth"), stem.with_suffix(".py")
     meta["source_checkpoint"] = Path(checkpoint).name
+    cfg = Config.fromstring(meta["cfg"], ".py")
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+        meta["cfg"] = cfg.pretty_text
     torch.save({"meta": meta, "state_dict": {k: v.detach().cpu().contiguous() for k, v in state.items()}}, weights)
-    Config.fromstring(meta["cfg"], ".py").dump(str(config))
+    cfg.dump(str(config))
     return weights, config, hashlib.sha256(weights.read_bytes()).hexdigest()
 
 
@@ -63,10 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineArgumentParser(description="Strip a training checkpoint to weights + meta and write its config.")
     parser.add_argument("checkpoint", help="training checkpoint (.pth)")
     parser.add_argument("stem", help="output path without suffix, e.g. mmselfsup_ext/model_zoo/NAME")
+    parser.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="config entries to set, e.g. spatial_vote_rule._delete_=True "
+                             "spatial_vote_rule.radius=16 spatial_vote_rule.threshold=66")
     args = parser.parse_args(argv)
     try:
-        weights, config, digest = publish(args.checkpoint, args.stem)
-    except CheckpointError as exc:
+        weights, config, digest = publish(args.checkpoint, args.stem, parse_cfg_options(args.cfg_options))
+    except (CheckpointError, ConfigError) as exc:
         parser.error(str(exc))
     size = weights.stat().st_size / 2**20
     print(f"wrote {weights} ({size:.1f} MiB, sha256 {digest}) and {config}")

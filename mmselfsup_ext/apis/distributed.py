@@ -219,6 +219,8 @@ class DistributedEncoder:
         self.role = role
         self.tags: dict[str, int] = dict(encoder.tags)
         self.identity: str = encoder.identity
+        # Cell codes stay cell codes: the pipeline searches them by agreement.
+        self.spatial = getattr(encoder, "spatial", None)
         self.group = group
         self.distributed = is_distributed_launch()
         if self.distributed and not dist.is_initialized():

@@ -7,6 +7,7 @@ from pathlib import Path
 from mmselfsup_ext.dedup.encoders import EncodeResult
 from mmselfsup_ext.models.algorithms.simclr import SimCLR
 
+from mmselfsup_ext.zoo import default_model_files
 from .inference import code_tags, encode_images, init_model, model_img_size, weights_digest
 
 __all__ = ["DeepHashEncoder"]
@@ -21,7 +22,7 @@ class DeepHashEncoder:
     Parameters
     ----------
     model : SimCLR, optional
-        From :func:`init_model`; None loads the shipped default model on ``device``.
+        From :func:`init_model`; None loads the shipped global model (``hashclr``) on ``device``.
     bits : sequence of int
         Code lengths, any of 32, 64, 96, 128.
     batch_size : int
@@ -49,7 +50,7 @@ class DeepHashEncoder:
                  batch_size: int = 16, img_size: int | None = None, device: str = "auto") -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        self.model = init_model(device=device) if model is None else model
+        self.model = init_model(*default_model_files("hashclr"), device=device) if model is None else model
         self.tags: dict[str, int] = code_tags(self.model, bits)
         self.bits = tuple(self.tags.values())
         self.batch_size = batch_size

@@ -35,7 +35,7 @@ from mmselfsup_ext.models.utils import code_layout
 from mmselfsup_ext.registry import MODELS
 from mmselfsup_ext.utils import load_checkpoint_file, load_model_weights, register_all_modules
 
-from .defaults import default_model_files
+from mmselfsup_ext.zoo import default_model_files
 
 __all__ = ["DEFAULT_IMG_SIZE", "cell_grid", "code_method", "code_tags", "encode_images", "init_model",
            "model_img_size", "resolve_device", "weights_digest"]
@@ -134,7 +134,8 @@ def init_model(
     ----------
     config : str, os.PathLike or mmengine.config.Config, optional
         Model config. None: the config embedded in ``checkpoint`` if one is given,
-        else the shipped default model (config *and* checkpoint).
+        else the shipped default model (config *and* checkpoint; see
+        :func:`~.defaults.default_model_files` for the others).
     checkpoint : str or os.PathLike, optional
         Weights (an mmengine checkpoint or a bare state dict). None with a ``config``:
         random weights, with a warning (only useful for tests and timing).
@@ -161,7 +162,7 @@ def init_model(
 
     Examples
     --------
-    >>> model = init_model(device="cpu")  # doctest: +SKIP
+    >>> model = init_model(*default_model_files("hashclr"), device="cpu")  # doctest: +SKIP
     >>> code_tags(model)  # doctest: +SKIP
     {'hashclr32': 32, 'hashclr64': 64, 'hashclr96': 96, 'hashclr128': 128}
     """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from .results import DedupRun, DuplicateSearch, TagOutcome
 from .retrieval import RetrievalSettings
 from .search import (default_report_radius, feature_candidates, find_duplicates,
                      verification_candidates, verify_search)
+from .spatial import SpatialCodes, spatial_codes, spatial_distances, spatial_search
 from .state import SurveyState, file_key
 from .summary import build_summary, run_rows
 from .verify import FeatureEncoder, FeatureStore
@@ -97,20 +98,31 @@ def _prepare_verification(encoded: EncodeResult, options: DedupOptions,
 
 
 def _verified_search(search: DuplicateSearch, codes: np.ndarray, bits: int,
-                     options: DedupOptions, run: _Verification) -> DuplicateSearch:
+                     options: DedupOptions, run: _Verification,
+                     spatial: SpatialCodes | None) -> DuplicateSearch:
     """The hash search judged by verified overlap on this run's candidate pairs."""
     parts = []
     if search.pairing != "all" or options.candidate_source in ("codes", "both"):
-        margin = (default_report_radius(bits) if options.verify_margin is None
-                  else options.verify_margin)
-        parts.append(verification_candidates(search, codes, margin, options.verify_knn))
+        if spatial is not None:
+            # Spatial candidates are already each image's closest partners in any order.
+            parts.append((search.i, search.j))
+        else:
+            margin = (default_report_radius(bits) if options.verify_margin is None
+                      else options.verify_margin)
+            parts.append(verification_candidates(search, codes, margin, options.verify_knn))
     if run.retrieval is not None:
         parts.append(run.retrieval)
     pairs = np.unique(np.concatenate([np.stack(p, axis=1) for p in parts]).reshape(-1, 2),
                       axis=0)
-    return verify_search(search, codes, pairs[:, 0], pairs[:, 1], run.store, run.state,
-                         run.ids, min_overlap=options.min_overlap, workers=options.workers,
-                         progress=options.progress)
+    verified = verify_search(search, codes, pairs[:, 0], pairs[:, 1], run.store, run.state,
+                             run.ids, min_overlap=options.min_overlap, workers=options.workers,
+                             progress=options.progress)
+    if spatial is None:
+        return verified
+    # Hamming distances of whole rows mean nothing for cell codes: report cell disagreement.
+    distance = spatial_distances(codes, spatial.grid, verified.i, verified.j,
+                                 spatial.rule.radius, options.min_overlap)
+    return replace(verified, distance=distance)
 
 
 def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
@@ -164,6 +176,9 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
     options = resolve_options(options, settings)
     check_folders(image_dir, out)
     _check_encoder(encoder)
+    spatial = spatial_codes(encoder)
+    if spatial is not None and len(encoder.tags) != 1:
+        raise ValueError(f"an encoder of spatial codes must have one tag, got {list(encoder.tags)}")
     root, out = Path(image_dir), Path(out)
     if options.cache_dir is not None:
         encoder = CachedEncoder(encoder, options.cache_dir)
@@ -186,7 +201,7 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
                     else None)
     try:
         _search_keep_write(run, encoder, rel, unreadable, n_cached, encode_wall, options,
-                           verification)
+                           verification, spatial)
         if verification is not None:
             verification.state.save()
     finally:
@@ -201,7 +216,7 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
 
 def _search_keep_write(run: DedupRun, encoder: Encoder, rel: list[str], unreadable: list[dict],
                        n_cached: int, encode_wall: float, options: DedupOptions,
-                       verification: _Verification | None) -> None:
+                       verification: _Verification | None, spatial: SpatialCodes | None) -> None:
     """Every tag: search (and verify), keep, write its folder of the output contract."""
     encoded = run.encoded
     score_cache: dict[str, object] = {}
@@ -209,13 +224,14 @@ def _search_keep_write(run: DedupRun, encoder: Encoder, rel: list[str], unreadab
         codes = encoded.codes[tag]
         timings = {"encode_s": float(encoded.timings.get(tag, encode_wall))}
         start = time.perf_counter()
-        search = find_duplicates(codes, rel, options)
+        search = (find_duplicates(codes, rel, options) if spatial is None
+                  else spatial_search(codes, rel, spatial, options))
         timings["search_s"] = time.perf_counter() - start
         details: dict[str, object] = {}
         if verification is not None:
             n_known = len(verification.state.verified)
             start = time.perf_counter()
-            search = _verified_search(search, codes, bits, options, verification)
+            search = _verified_search(search, codes, bits, options, verification, spatial)
             timings["verify_s"] = time.perf_counter() - start
             details = {
                 "candidate_sources": _sources(search, options),

@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw
 from ..fileio.discover import relative_posix
 from ..fileio.loading import UnreadableImageError, load_image
 from .results import DedupRun, TagOutcome
+from .spatial import HISTOGRAM_SOURCE
 from .summary import run_rows
 from .verify.geometry import warp_outline
 from .writers import atomic_write_text
@@ -45,19 +46,22 @@ figure img{border:3px solid #c33;max-width:100%%}figure.kept img{border-color:#2
 
 
 def histogram_png(histogram: np.ndarray, threshold: int, title: str,
-                  thresholds: dict[str, int] | None = None) -> bytes:
+                  thresholds: dict[str, int] | None = None,
+                  xlabel: str = "Hamming distance") -> bytes:
     """Render a distance histogram with the duplicate threshold as a PNG.
 
     Parameters
     ----------
     histogram : ndarray
-        Counts per Hamming distance.
+        Counts per distance.
     threshold : int
         Summary threshold; drawn at ``T + 0.5`` (duplicate iff ``d <= T``).
     title : str
         Plot title.
     thresholds : dict of str to int, optional
         Per-group thresholds, drawn as thin dotted lines when they differ.
+    xlabel : str
+        What a distance is (spatial codes: the percentage of disagreeing cells).
 
     Returns
     -------
@@ -79,7 +83,7 @@ def histogram_png(histogram: np.ndarray, threshold: int, title: str,
         ax.set_title(title)
     else:
         ax.set_title(f"{title} (T = {threshold}: no duplicates)")
-    ax.set_xlabel("Hamming distance")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("count")
     ax.set_xlim(-0.5, hist.size - 0.5)
     fig.tight_layout()
@@ -211,7 +215,9 @@ def _tag_section(outcome: TagOutcome, files: list[Path], thumbs: dict[str, str |
     s = outcome.summary
     png = histogram_png(outcome.search.histogram, s["threshold"],
                         f"{outcome.tag}: {s['histogram_source'].replace('_', ' ')}",
-                        s["thresholds"])
+                        s["thresholds"],
+                        xlabel=("disagreeing shared cells (%)"
+                                if s["histogram_source"] == HISTOGRAM_SOURCE else "Hamming distance"))
     rule = (f'duplicate iff verified overlap &ge; {s["min_overlap"]}; '
             f'{s["n_unverifiable"]} of {s["n_verified"]} verified pairs unverifiable'
             if s.get("verified") else "duplicate iff distance &le; T")

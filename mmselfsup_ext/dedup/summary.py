@@ -6,6 +6,8 @@ of it (the top-level CSV, the printed table, the report's table) is a projection
 """
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping
 
 import numpy as np
@@ -22,14 +24,14 @@ ROW_COLUMNS = ("tag", "method", "bits", "pairing", "threshold", "n_images", "n_u
 
 
 def method_of_tag(tag: str) -> str:
-    """Method name of an output tag: the tag without its trailing bit count.
+    """Method name of an output tag: the tag without its trailing bit count (and cell grid).
 
     Examples
     --------
-    >>> method_of_tag("phash64"), method_of_tag("hashclr128")
-    ('phash', 'hashclr')
+    >>> method_of_tag("phash64"), method_of_tag("hashclr128"), method_of_tag("spatialhash64x8x8")
+    ('phash', 'hashclr', 'spatialhash')
     """
-    return tag.rstrip("0123456789") or tag
+    return re.sub(r"\d+(x\d+x\d+)?$", "", tag) or tag
 
 
 def build_summary(tag: str, bits: int, search: DuplicateSearch, decision: KeepDecision, *,

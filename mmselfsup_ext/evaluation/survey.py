@@ -55,6 +55,10 @@ PASS_PRESETS: dict[str, FlightPlan] = {
 #: first. Further distractors are concrete-like photos of walls outside the survey.
 DISTRACTOR_SAMPLES = ("brick", "gravel", "grass", "camera", "coffee", "rocket", "astronaut",
                       "chelsea")
+#: Other photos bundled with scikit-image, disjoint from :data:`DISTRACTOR_SAMPLES`: unrelated
+#: photos for calibration surveys, so thresholds are never fixed on the evaluation's.
+CALIBRATION_SAMPLES = ("coins", "moon", "hubble_deep_field", "immunohistochemistry", "retina",
+                       "page", "text", "cell")
 
 SURVEY_PATTERN = re.compile(r"(p\d+_w\d+_h\d+_\d+|photo_\d+|IMG_\d+)\.jpg")
 _SHOT_NAME = "p{pass_}_w{wall:02d}_h{strip:02d}_{capture:05d}.jpg"
@@ -170,15 +174,15 @@ def _capture_order_name(pass_: int, wall: int, offset: int) -> Callable[[int, in
     return name
 
 
-def _distractor(k: int, shot_size: tuple[int, int],
-                rng: np.random.Generator) -> tuple[str, bytes]:
+def _distractor(k: int, shot_size: tuple[int, int], rng: np.random.Generator,
+                samples: Sequence[str]) -> tuple[str, bytes]:
     """Source description and JPEG bytes of distractor ``k`` (camera chain applied)."""
     out_w, out_h = shot_size
-    if k < len(DISTRACTOR_SAMPLES):
+    if k < len(samples):
         # Imported here: scikit-image is only needed when distractors are asked for.
         import skimage.data
 
-        sample = DISTRACTOR_SAMPLES[k]
+        sample = samples[k]
         pixels = getattr(skimage.data, sample)()
         source = f"skimage.data.{sample}"
     else:
@@ -229,6 +233,7 @@ def simulate_survey(
     *,
     passes: Sequence[FlightPlan | str] = ("coarse", "dense"),
     distractors: int = 0,
+    distractor_samples: Sequence[str] = DISTRACTOR_SAMPLES,
     shuffle_names: bool = False,
     shot_size: tuple[int, int] = (320, 256),
     overlap_threshold: float = 0.5,
@@ -249,8 +254,11 @@ def simulate_survey(
         :func:`pass_from_spec` spec such as ``"dense"`` or ``"coarse:reshot_rate=0.2"``.
     distractors : int
         Unrelated photos to mix in (>= 0): first scikit-image's samples
-        (:data:`DISTRACTOR_SAMPLES`), then concrete-like photos of walls outside the
+        (``distractor_samples``), then concrete-like photos of walls outside the
         survey; each goes through the camera chain at the shot size.
+    distractor_samples : sequence of str
+        Names of photos bundled with ``skimage.data`` (default :data:`DISTRACTOR_SAMPLES`;
+        :data:`CALIBRATION_SAMPLES` are others, for fixing thresholds apart from them).
     shuffle_names : bool
         If True, every file (shots and distractors) is named ``IMG_<random>.jpg``;
         otherwise shots are ``p<pass>_w<wall>_h<strip>_<capture index>.jpg`` (natural
@@ -326,7 +334,7 @@ def simulate_survey(
     distractor_rng = np.random.default_rng(distractor_seed)
     distractor_files, distractor_sources = [], []
     for k in range(distractors):
-        source, data = _distractor(k, size, distractor_rng)
+        source, data = _distractor(k, size, distractor_rng, distractor_samples)
         file = shuffled() if shuffled is not None else _DISTRACTOR_NAME.format(k=k)
         (images / file).write_bytes(data)
         distractor_files.append(file)

@@ -18,6 +18,12 @@ pair divided by the cells per image estimate their overlap without keypoints
   that of cell ``i + s`` of ``b``, over all integer cell shifts ``s``. Shared surface shows
   up under one shift; chance matches of unrelated textures scatter over all of them, so
   they rarely add up.
+
+*Agreement* (:func:`shift_agreement`) judges a shift by the share of the cells it overlaps
+that match, ``votes(s) / shared(s)`` with ``shared(s) = (h - |dy|) (w - |dx|)``, over the
+shifts that overlap at least a given share of the grid. Unlike votes over all cells, it
+does not grow with the overlap a shift implies: a 50 % shift with most of its cells in
+agreement beats an unshifted pair of unrelated images with a third of theirs matching.
 """
 from __future__ import annotations
 
@@ -26,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CellGrid", "aligned_votes", "all_pairs_votes", "cell_distances", "cell_votes", "pack_cell_codes",
-           "unpack_cell_codes", "vote_overlap"]
+__all__ = ["CellGrid", "aligned_votes", "all_pairs_agreement", "all_pairs_votes", "cell_distances", "cell_votes",
+           "pack_cell_codes", "shift_agreement", "shift_counts", "unpack_cell_codes", "vote_overlap"]
 
 _TAG = re.compile(r"^([A-Za-z][A-Za-z_-]*?)(\d+)x(\d+)x(\d+)$")
 # Images per block of all_pairs_votes: bounds the (block, C, N, C) match tensor.
@@ -177,14 +183,82 @@ def aligned_votes(match: np.ndarray, grid: CellGrid) -> tuple[np.ndarray, np.nda
     >>> votes.tolist(), shift.tolist()
     ([2], [[0, 1]])
     """
+    by_shift, _ = shift_counts(match, grid)
+    best = by_shift.argmax(axis=1)
+    return by_shift.max(axis=1), _shift_of(best, grid)
+
+
+def shift_counts(match: np.ndarray, grid: CellGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Matching cell pairs of ``P`` pairs under every shift of the grid, and the cells each shift overlaps.
+
+    Parameters
+    ----------
+    match : ndarray
+        bool ``(P, C, C)`` cell match matrices, as for :func:`aligned_votes`.
+    grid : CellGrid
+        Both images' layout.
+
+    Returns
+    -------
+    votes : ndarray
+        ``(P, S)`` int64, ``S = (2h - 1)(2w - 1)`` shifts: cells ``i`` matching cell ``i + s``.
+    shared : ndarray
+        ``(S,)`` int64: cells shift ``s`` overlaps, ``(h - |dy|) (w - |dx|)``.
+    """
     match = np.asarray(match, bool)
     if match.ndim != 3 or match.shape[1:] != (grid.cells, grid.cells):
         raise ValueError(f"expected match matrices (P, {grid.cells}, {grid.cells}), got {match.shape}")
-    by_shift = match.reshape(len(match), -1).astype(np.float32) @ _shift_one_hot(grid)
-    best = by_shift.argmax(axis=1)
-    dy, dx = np.divmod(best, 2 * grid.width - 1)
-    shift = np.stack([dy - (grid.height - 1), dx - (grid.width - 1)], axis=1)
-    return np.rint(by_shift.max(axis=1)).astype(np.int64), shift
+    votes = match.reshape(len(match), grid.cells * grid.cells).astype(np.float32) @ _shift_one_hot(grid)
+    shift = _shift_of(np.arange(votes.shape[1]), grid)
+    shared = (grid.height - np.abs(shift[:, 0])) * (grid.width - np.abs(shift[:, 1]))
+    return np.rint(votes).astype(np.int64), shared.astype(np.int64)
+
+
+def _shift_of(index: np.ndarray, grid: CellGrid) -> np.ndarray:
+    """(P, 2) ``(dy, dx)`` of shift indices (the columns of :func:`_shift_one_hot`)."""
+    dy, dx = np.divmod(index, 2 * grid.width - 1)
+    return np.stack([dy - (grid.height - 1), dx - (grid.width - 1)], axis=1)
+
+
+def shift_agreement(match: np.ndarray, grid: CellGrid, min_share: float = 0.5
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best agreement of ``P`` pairs over the shifts that overlap ``>= min_share`` of the grid.
+
+    Parameters
+    ----------
+    match : ndarray
+        bool ``(P, C, C)`` cell match matrices, as for :func:`aligned_votes`.
+    grid : CellGrid
+        Both images' layout.
+    min_share : float
+        Shifts overlapping fewer than ``min_share * cells`` cells are not considered
+        (in (0, 1]; 0.5: the pair could not be a duplicate under them).
+
+    Returns
+    -------
+    agreement : ndarray
+        ``(P,)`` float: the largest ``votes(s) / shared(s)`` (module docstring).
+    shift : ndarray
+        ``(P, 2)`` int ``(dy, dx)`` of that shift (the first of equal ones).
+    shared : ndarray
+        ``(P,)`` int: cells that shift overlaps (``shared / cells`` is the overlap it implies).
+
+    Examples
+    --------
+    >>> grid = CellGrid(1, 4, 8)
+    >>> match = np.zeros((1, 4, 4), bool)
+    >>> match[0, [1, 2, 3], [0, 1, 2]] = True  # b = a shifted left by one cell
+    >>> agreement, shift, shared = shift_agreement(match, grid, 0.5)
+    >>> agreement.tolist(), shift.tolist(), shared.tolist()
+    ([1.0], [[0, -1]], [3])
+    """
+    if not 0.0 < min_share <= 1.0:
+        raise ValueError(f"min_share must be in (0, 1], got {min_share!r}")
+    votes, shared = shift_counts(match, grid)
+    eligible = shared >= min_share * grid.cells - 1e-9
+    share = np.where(eligible, votes / shared, -1.0)
+    best = share.argmax(axis=1)
+    return share.max(axis=1), _shift_of(best, grid), shared[best].astype(np.int64)
 
 
 def cell_votes(a: np.ndarray, b: np.ndarray, radius: int, grid: CellGrid | None = None) -> int:
@@ -227,22 +301,46 @@ def all_pairs_votes(cells: np.ndarray, radius: int, grid: CellGrid | None = None
     grid : CellGrid, optional
         Aligned votes with the layout; plain votes without.
     """
+    n = len(np.asarray(cells))
+    votes = np.zeros((n, n), np.int32)
+    for start, stop, match in _match_blocks(cells, radius):
+        if grid is not None:
+            votes[start:stop] = aligned_votes(_pair_major(match), grid)[0].reshape(stop - start, n)
+        else:
+            votes[start:stop] = np.minimum(match.any(axis=3).sum(axis=1), match.any(axis=1).sum(axis=2))
+    np.fill_diagonal(votes, 0)
+    return votes
+
+
+def all_pairs_agreement(cells: np.ndarray, radius: int, grid: CellGrid, min_share: float = 0.5) -> np.ndarray:
+    """:func:`shift_agreement` of every pair of images, an ``(N, N)`` float matrix (diagonal 0).
+
+    Quadratic in N, like :func:`all_pairs_votes` (an evaluation helper).
+    """
+    n = len(np.asarray(cells))
+    agreement = np.zeros((n, n), np.float64)
+    for start, stop, match in _match_blocks(cells, radius):
+        agreement[start:stop] = shift_agreement(_pair_major(match), grid, min_share)[0].reshape(stop - start, n)
+    np.fill_diagonal(agreement, 0.0)
+    return agreement
+
+
+def _pair_major(match: np.ndarray) -> np.ndarray:
+    """(B, C, N, C) block of cell matches -> (B * N, C, C) match matrices, one per pair."""
+    b, c, n, _ = match.shape
+    return match.transpose(0, 2, 1, 3).reshape(b * n, c, c)
+
+
+def _match_blocks(cells: np.ndarray, radius: int):
+    """Yield ``(start, stop, match)``: bool (stop - start, C, N, C) cell matches of images start:stop."""
     cells = np.asarray(cells, np.uint8)
     if cells.ndim != 3:
         raise ValueError(f"expected cell codes (N, C, nbytes), got shape {cells.shape}")
     n, c, nbytes = cells.shape
     signs = _signs(cells).reshape(n * c, 8 * nbytes)
-    votes = np.zeros((n, n), np.int32)
     # Hamming <= radius  <=>  dot product of the +-1 codes >= bits - 2 * radius.
     need = 8 * nbytes - 2 * radius - 0.5
     block = max(1, _BLOCK_CELL_PAIRS // max(1, c * c * n))
     for start in range(0, n, block):
         stop = min(n, start + block)
-        match = (signs[start * c:stop * c] @ signs.T >= need).reshape(stop - start, c, n, c)
-        if grid is not None:
-            pairs = match.transpose(0, 2, 1, 3).reshape(-1, c, c)
-            votes[start:stop] = aligned_votes(pairs, grid)[0].reshape(stop - start, n)
-        else:
-            votes[start:stop] = np.minimum(match.any(axis=3).sum(axis=1), match.any(axis=1).sum(axis=2))
-    np.fill_diagonal(votes, 0)
-    return votes
+        yield start, stop, (signs[start * c:stop * c] @ signs.T >= need).reshape(stop - start, c, n, c)

@@ -1,0 +1,291 @@
+"""Spatial codes in the deduplication search: candidates and duplicates by cell agreement.
+
+A spatial hash model gives every cell of an ``h x w`` grid its own code
+(:mod:`mmselfsup_ext.hashing.cell_codes`). Two shots of the same surface show it under one
+shift of the grid, and under that shift most of the cells they share carry matching codes
+(Hamming distance ``<= radius``). The *distance* of a pair is therefore the smallest share
+of disagreeing cells, in percent rounded up, over the shifts that overlap at least
+``min_overlap`` of the grid::
+
+    distance = min over s with shared(s) >= min_overlap * cells of ceil(100 (shared(s) - votes(s)) / shared(s))
+
+and a pair is a duplicate iff ``distance <= T``, the model's calibrated threshold
+(:class:`SpatialVoteRule`, kept in its config as ``spatial_vote_rule``). Equivalently, its
+*overlap estimate* (:func:`spatial_overlaps`: the largest overlap a shift implies whose cells
+agree to ``>= 100 - T`` percent) reaches ``min_overlap``. All arithmetic is on integers, so
+the two statements agree exactly.
+
+Candidates come from the same faiss :class:`~.retrieval.DescriptorIndex` as keypoint
+retrieval (cell codes play the descriptors), each image keeping its
+:data:`CANDIDATES_PER_IMAGE` best partners by distance.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hashing import CellGrid, cell_distances, shift_counts, unpack_cell_codes
+from ..validation import check_int, check_number
+from .options import DedupOptions, resolve_options
+from .pairing import candidate_pairs, compile_group_regex, group_indices
+from .results import DuplicateSearch
+from .retrieval import DescriptorIndex, RetrievalSettings, select_candidates
+
+__all__ = ["CANDIDATES_PER_IMAGE", "HISTOGRAM_SOURCE", "MAX_DISTANCE", "SpatialCodes", "SpatialVoteRule", "spatial_candidates", "spatial_codes",
+           "spatial_distances", "spatial_overlaps", "spatial_search"]
+
+#: Partners each image keeps under ``pairing="all"`` (a pair stays if either image keeps it).
+CANDIDATES_PER_IMAGE = 10
+#: Distances are percentages of disagreeing cells: 0 .. 100.
+MAX_DISTANCE = 100
+#: ``histogram_source`` of a spatial search (its distances are not Hamming distances).
+HISTOGRAM_SOURCE = "cell_disagreement"
+# Pairs scored per block: bounds the (block, C, C) match matrices.
+_PAIR_BLOCK = 2048
+
+
+@dataclass(frozen=True)
+class SpatialVoteRule:
+    """When two images' cell codes make them duplicates (module docstring).
+
+    Parameters
+    ----------
+    radius : int
+        Two cell codes match within this Hamming distance.
+    threshold : int
+        ``T``: a pair is a duplicate iff at most ``T`` percent of the cells it shares under
+        its best shift disagree (0 to 100).
+
+    Examples
+    --------
+    >>> SpatialVoteRule(radius=14, threshold=74).min_agreement
+    0.26
+    """
+
+    radius: int
+    threshold: int
+
+    def __post_init__(self) -> None:
+        check_int(self.radius, "radius", minimum=0)
+        if check_int(self.threshold, "threshold", minimum=0) > MAX_DISTANCE:
+            raise ValueError(f"threshold is a percentage (0 to {MAX_DISTANCE}), got {self.threshold}")
+
+    @property
+    def min_agreement(self) -> float:
+        """Share of shared cells that must match: ``1 - T / 100``."""
+        return round(1.0 - self.threshold / MAX_DISTANCE, 6)
+
+
+@dataclass(frozen=True)
+class SpatialCodes:
+    """What the pipeline needs to search an encoder's spatial codes.
+
+    An encoder whose codes are cell codes offers one as its ``spatial`` attribute
+    (``mmselfsup_ext.apis.SpatialHashEncoder`` does); :func:`spatial_search` then replaces
+    the Hamming-distance search for its tag.
+    """
+
+    grid: CellGrid
+    rule: SpatialVoteRule
+
+
+def spatial_codes(encoder: object) -> SpatialCodes | None:
+    """The encoder's :class:`SpatialCodes`, or None for whole-image codes."""
+    found = getattr(encoder, "spatial", None)
+    if found is not None and not isinstance(found, SpatialCodes):
+        raise ValueError(f"encoder.spatial must be a SpatialCodes, got {type(found).__name__}")
+    return found
+
+
+def _pair_counts(cells: np.ndarray, i: np.ndarray, j: np.ndarray, radius: int, grid: CellGrid
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Votes ``(P, S)`` under every shift of the pairs ``(i, j)``, and cells per shift ``(S,)``."""
+    parts = []
+    for start in range(0, len(i), _PAIR_BLOCK):
+        rows = zip(i[start:start + _PAIR_BLOCK].tolist(), j[start:start + _PAIR_BLOCK].tolist())
+        match = np.stack([cell_distances(cells[a], cells[b]) <= radius for a, b in rows])
+        parts.append(shift_counts(match, grid)[0])
+    shared = shift_counts(np.zeros((0, grid.cells, grid.cells), bool), grid)[1]
+    n_shifts = shared.size
+    return (np.concatenate(parts) if parts else np.zeros((0, n_shifts), np.int64)), shared
+
+
+def _check_pairs(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Sequence[int]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cells = unpack_cell_codes(rows, grid)
+    i, j = np.asarray(i, np.int64).reshape(-1), np.asarray(j, np.int64).reshape(-1)
+    if i.shape != j.shape:
+        raise ValueError(f"i and j must have one entry per pair, got {i.size} and {j.size}")
+    if i.size and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= len(cells)):
+        raise ValueError(f"pair indices must lie in [0, {len(cells)})")
+    return cells, i, j
+
+
+def spatial_distances(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Sequence[int],
+                      radius: int, min_overlap: float = 0.5) -> np.ndarray:
+    """Distances of the pairs ``(i, j)``: percent of disagreeing shared cells (module docstring).
+
+    Parameters
+    ----------
+    rows : ndarray
+        ``uint8`` ``(N, grid.row_bytes)`` packed cell codes.
+    grid : CellGrid
+        Their layout.
+    i, j : sequence of int
+        Pairs (positions into ``rows``).
+    radius : int
+        Cell match radius.
+    min_overlap : float
+        Only shifts overlapping at least this share of the grid count (in (0, 1]).
+
+    Returns
+    -------
+    ndarray
+        ``int64`` in 0 .. 100, one per pair.
+    """
+    check_number(min_overlap, "min_overlap", 0.0, 1.0, low_open=True)
+    cells, i, j = _check_pairs(rows, grid, i, j)
+    votes, shared = _pair_counts(cells, i, j, check_int(radius, "radius", minimum=0), grid)
+    eligible = shared * 1.0 >= min_overlap * grid.cells - 1e-9
+    # ceil(100 (n - m) / n) in integers.
+    disagree = (MAX_DISTANCE * (shared - votes) + shared - 1) // shared
+    disagree = np.where(eligible, disagree, MAX_DISTANCE)
+    return disagree.min(axis=1) if len(i) else np.zeros(0, np.int64)
+
+
+def spatial_overlaps(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Sequence[int],
+                     rule: SpatialVoteRule) -> np.ndarray:
+    """Overlap estimates of the pairs ``(i, j)`` by cell votes, in [0, 1].
+
+    The largest share of the grid that a shift overlaps while at most ``rule.threshold``
+    percent of the cells it overlaps disagree; 0 when no shift qualifies. A pair is a
+    duplicate under ``min_overlap`` iff its estimate is ``>= min_overlap``.
+
+    Examples
+    --------
+    >>> grid = CellGrid(1, 4, 8)
+    >>> rows = np.array([[1, 2, 3, 4], [2, 3, 4, 9]], np.uint8)  # b = a shifted by one cell
+    >>> spatial_overlaps(rows, grid, [0], [1], SpatialVoteRule(radius=0, threshold=0)).tolist()
+    [0.75]
+    """
+    cells, i, j = _check_pairs(rows, grid, i, j)
+    votes, shared = _pair_counts(cells, i, j, rule.radius, grid)
+    agrees = MAX_DISTANCE * (shared - votes) <= rule.threshold * shared
+    return np.where(agrees, shared, 0).max(axis=1, initial=0) / grid.cells
+
+
+def spatial_candidates(rows: np.ndarray, grid: CellGrid, rule: SpatialVoteRule, *,
+                       per_image: int = CANDIDATES_PER_IMAGE, min_overlap: float = 0.5
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate pairs from cell codes in any file order, each image keeping its closest.
+
+    The faiss index of every cell code proposes the pairs that share matching cells; a
+    pair is proposed if at least as many of its cells match anywhere as a duplicate
+    needs under one shift (so no duplicate is lost); exact distances rank the proposals.
+
+    Parameters
+    ----------
+    rows : ndarray
+        ``uint8`` ``(N, grid.row_bytes)`` packed cell codes.
+    grid : CellGrid
+        Their layout.
+    rule : SpatialVoteRule
+        Match radius and threshold.
+    per_image : int
+        Partners each image keeps, closest first (a pair stays if either image keeps it).
+    min_overlap : float
+        As for :func:`spatial_distances`.
+
+    Returns
+    -------
+    i, j, distance : ndarray
+        ``int64``, ``i < j``, sorted by ``(i, j)``.
+    """
+    check_int(per_image, "per_image", minimum=1)
+    check_number(min_overlap, "min_overlap", 0.0, 1.0, low_open=True)
+    cells = unpack_cell_codes(rows, grid)
+    ids = np.arange(len(cells), dtype=np.int64)
+    blocks = list(cells)
+    index = DescriptorIndex(grid.bits)
+    index.add(ids, blocks)
+    index.grow(ids, blocks)
+    # A duplicate has >= min_agreement * min_overlap * cells aligned votes, and every
+    # aligned vote is a cell with a match somewhere in the other image.
+    needed = max(1, int(np.floor(rule.min_agreement * min_overlap * grid.cells + 1e-9)))
+    query, other, _ = index.surfaced_pairs(ids, blocks, rule.radius, min_count=needed)
+    pairs = np.unique(np.sort(np.stack([query, other], axis=1), axis=1), axis=0)
+    empty = np.zeros(0, np.int64)
+    if not len(pairs):
+        return empty, empty, empty
+    distance = spatial_distances(rows, grid, pairs[:, 0], pairs[:, 1], rule.radius, min_overlap)
+    # select_candidates keeps the strongest scores: closeness = 100 - distance.
+    settings = RetrievalSettings(radius=rule.radius, min_votes=1, max_per_image=per_image)
+    i, j, closeness = select_candidates(pairs[:, 0], pairs[:, 1], MAX_DISTANCE + 1 - distance,
+                                        settings)
+    return i, j, MAX_DISTANCE + 1 - closeness
+
+
+def spatial_search(codes: np.ndarray, paths: Sequence[str | os.PathLike], spatial: SpatialCodes,
+                   options: DedupOptions | None = None, **settings: object) -> DuplicateSearch:
+    """Duplicate pairs among spatial codes: the pipeline's search for a spatial tag.
+
+    Parameters
+    ----------
+    codes : ndarray
+        ``uint8`` ``(N, grid.row_bytes)`` packed cell codes, rows in capture order.
+    paths : sequence of str or path-like
+        One name per row.
+    spatial : SpatialCodes
+        Layout and the model's rule.
+    options : DedupOptions, optional
+        Used here: ``pairing`` and ``window`` (``all``: :func:`spatial_candidates` per
+        capture group; ordered modes: their candidate pairs), ``group_by``,
+        ``threshold`` (an int overrides the rule's ``T``; ``"otsu"``, the default, keeps
+        it: the rule was fixed on training surfaces, a survey's histogram has no two
+        modes to split) and ``min_overlap``.
+    **settings
+        Keyword settings of :class:`~.options.DedupOptions`.
+
+    Returns
+    -------
+    DuplicateSearch
+        Distances are percentages (``n_bits`` = 100, the scale of the histogram).
+    """
+    options = resolve_options(options, settings)
+    grid, rule = spatial.grid, spatial.rule
+    unpack_cell_codes(codes, grid)  # shape and dtype check
+    names = [os.fspath(p) if isinstance(p, os.PathLike) else str(p) for p in paths]
+    if len(names) != len(codes):
+        raise ValueError(f"{len(names)} paths for {len(codes)} codes")
+    fixed = options.threshold != "otsu"
+    threshold = int(options.threshold) if fixed else rule.threshold
+    if fixed:
+        rule = SpatialVoteRule(rule.radius, min(max(threshold, 0), MAX_DISTANCE))
+    regex = compile_group_regex(options.group_by) if options.group_by is not None else None
+    parts_i, parts_j, parts_d = [], [], []
+    populated = {}
+    for key, members in group_indices(names, regex).items():
+        if options.pairing == "all":
+            li, lj, ld = spatial_candidates(codes[members], grid, rule,
+                                            min_overlap=options.min_overlap)
+        else:
+            li, lj = candidate_pairs(len(members), options.pairing, options.window)
+            ld = spatial_distances(codes[members], grid, li, lj, rule.radius, options.min_overlap)
+        populated[key] = bool(len(ld))
+        parts_i.append(members[li])
+        parts_j.append(members[lj])
+        parts_d.append(ld)
+    i, j, d = (np.concatenate(p).astype(np.int64) for p in (parts_i, parts_j, parts_d))
+    order = np.lexsort((j, i))
+    i, j, d = i[order], j[order], d[order]
+    return DuplicateSearch(
+        i=i, j=j, distance=d, duplicate=d <= threshold, threshold=threshold,
+        thresholds={key: threshold for key in populated},
+        histogram=np.bincount(d, minlength=MAX_DISTANCE + 1), populated=populated,
+        paths=names, n_bits=MAX_DISTANCE, pairing=options.pairing,
+        window=options.window if options.pairing == "window" else None,
+        group_by=options.group_by, threshold_mode="fixed" if fixed else "model",
+        histogram_source=HISTOGRAM_SOURCE, report_radius=None)
