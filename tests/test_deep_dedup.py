@@ -161,3 +161,13 @@ def test_codes_alone_never_merge_unrelated_photos(mixed_survey, tmp_path):
     flagged, removed = _mixed_run(survey, tmp_path / "out")
     assert len(flagged & duplicates) >= 0.5 * len(duplicates)
     assert not {name for pair in flagged for name in pair} & distractors
+
+
+def test_spatial_config_without_a_rule_is_a_one_line_error(flight, tmp_path):
+    config, checkpoint = default_model_files("spatialhash")
+    lines = [line for line in config.read_text().splitlines() if not line.startswith("spatial_vote_rule")]
+    assert len(lines) == len(config.read_text().splitlines()) - 1
+    bare = tmp_path / "spatial_without_rule.py"
+    bare.write_text("\n".join(lines) + "\n")
+    _one_line_error(_cli(bare, "--checkpoint", checkpoint, flight / "images", "--out", tmp_path / "o",
+                         "--device", "cpu"), "has no spatial_vote_rule")

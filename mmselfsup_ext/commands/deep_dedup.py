@@ -117,8 +117,10 @@ def build_encoder(args: argparse.Namespace):
                              "one code per cell (for the shipped global model add --model hashclr)")
         encoder = SpatialHashEncoder(model, batch_size=args.batch_size, img_size=args.img_size)
         if encoder.spatial is None:
-            raise ValueError(f"config {str(config)!r} has no spatial_vote_rule = dict(radius=..., "
-                             "threshold=...); fix one with benchmarks/learned.py")
+            source = (f"config {str(config)!r}" if config is not None
+                      else f"the config embedded in {str(checkpoint)!r}")
+            raise ValueError(f"{source} has no spatial_vote_rule = dict(radius=..., threshold=...); "
+                             "fix one with benchmarks/learned.py and pass the config")
         return encoder
     except (CheckpointError, FileNotFoundError) as exc:
         # run_from_args reports ValueErrors as one "error:" line with exit status 2.
