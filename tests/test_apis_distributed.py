@@ -205,6 +205,7 @@ def test_deep_script_under_torchrun_equals_single_process(image_dir: Path, tmp_p
     assert summary["n_unreadable"] == 2 and summary["n_images"] == 7
 
 
+@pytest.mark.process
 def test_spatial_default_under_torchrun_equals_single_process(image_dir: Path, tmp_path: Path) -> None:
     """The shipped spatial model: cell codes sharded over 2 gloo ranks, searched by cell
     agreement on rank 0, give the files of 1 process."""
