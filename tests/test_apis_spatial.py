@@ -6,6 +6,7 @@ numpy (sign, np.packbits per cell in row-major order), votes by brute-force loop
 from __future__ import annotations
 
 import warnings
+from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,8 +20,8 @@ from mmselfsup_ext.apis import (SpatialHashEncoder, SpatialVoteRule, cell_grid, 
                                 spatial_candidates, spatial_overlaps, vote_rule)
 from mmselfsup_ext.dedup import deduplicate_folder
 from mmselfsup_ext.dedup.encoders import Encoder
-from mmselfsup_ext.hashing import (CellGrid, aligned_votes, all_pairs_votes, cell_distances, cell_votes, pack_cell_codes,
-                                   unpack_cell_codes, vote_overlap)
+from mmselfsup_ext.hashing import (CellGrid, all_pairs_agreement, cell_distances, pack_cell_codes, shift_agreement,
+                                   shift_counts, unpack_cell_codes)
 
 TINY_SPATIAL = dict(
     model=dict(
@@ -61,58 +62,57 @@ def test_pack_and_unpack_cells_are_row_major_msb_first():
         unpack_cell_codes(rows[:, :-1], CellGrid(2, 3, 16))
 
 
-def _votes_loops(a, b, radius):
-    dist = [[bin(int.from_bytes(x.tobytes(), "big") ^ int.from_bytes(y.tobytes(), "big")).count("1")
-             for y in b] for x in a]
-    dist = np.array(dist)
-    return min((dist <= radius).any(axis=1).sum(), (dist <= radius).any(axis=0).sum()), dist
+def _hamming_loops(a, b):
+    return np.array([[bin(int.from_bytes(x.tobytes(), "big") ^ int.from_bytes(y.tobytes(), "big")).count("1")
+                      for y in b] for x in a])
 
 
-def test_votes_and_distances_match_brute_force():
+def test_cell_distances_match_brute_force():
     rng = np.random.default_rng(1)
-    cells = rng.integers(0, 256, (4, 6, 2), dtype=np.uint8)
-    cells[1, :3] = cells[0, 3:]  # image 1 shares 3 cells with image 0
-    cells[1, 0, 0] ^= 1          # one of them a bit off
-    for radius in (0, 1, 4):
-        votes = all_pairs_votes(cells, radius)
-        for a in range(4):
-            for b in range(4):
-                expected, dist = _votes_loops(cells[a], cells[b], radius)
-                np.testing.assert_array_equal(cell_distances(cells[a], cells[b]), dist)
-                assert votes[a, b] == (0 if a == b else expected)
-                assert cell_votes(cells[a], cells[b], radius) == expected
-    assert all_pairs_votes(cells, 1)[0, 1] == 3 and all_pairs_votes(cells, 0)[0, 1] == 2
-    assert vote_overlap(cells[0], cells[1], 1) == pytest.approx(0.5)
+    cells = rng.integers(0, 256, (3, 6, 2), dtype=np.uint8)
+    for a in range(3):
+        for b in range(3):
+            np.testing.assert_array_equal(cell_distances(cells[a], cells[b]), _hamming_loops(cells[a], cells[b]))
 
 
 def _count_at(match, height, width, dy, dx):
-    """Cells (r, c) of the first image matching cell (r + dy, c + dx) of the second."""
-    return sum(match[r * width + c, (r + dy) * width + c + dx]
-               for r in range(height) for c in range(width)
-               if 0 <= r + dy < height and 0 <= c + dx < width)
+    """Cells (r, c) of the first image matching cell (r + dy, c + dx) of the second, and their number."""
+    inside = [(r, c) for r in range(height) for c in range(width)
+              if 0 <= r + dy < height and 0 <= c + dx < width]
+    return sum(match[r * width + c, (r + dy) * width + c + dx] for r, c in inside), len(inside)
 
 
-def test_aligned_votes_match_a_loop_over_shifts():
+def test_shift_counts_and_agreement_match_a_loop_over_shifts():
     rng = np.random.default_rng(3)
     grid = CellGrid(3, 4, 8)
     match = rng.random((5, 12, 12)) < 0.3
-    votes, shift = aligned_votes(match, grid)
+    votes, shared = shift_counts(match, grid)
+    shifts = [(dy, dx) for dy in range(-2, 3) for dx in range(-3, 4)]
     for p in range(5):
-        counts = [_count_at(match[p], 3, 4, dy, dx) for dy in range(-2, 3) for dx in range(-3, 4)]
-        assert votes[p] == max(counts)
-        assert _count_at(match[p], 3, 4, *shift[p]) == votes[p]
+        table = [_count_at(match[p], 3, 4, dy, dx) for dy, dx in shifts]
+        assert votes[p].tolist() == [v for v, _ in table] and shared.tolist() == [n for _, n in table]
+    for min_share in (0.25, 0.5, 1.0):
+        agreement, shift, overlapped = shift_agreement(match, grid, min_share)
+        for p in range(5):
+            eligible = [(Fraction(int(v), n), n, s) for (v, n), s in
+                        zip((_count_at(match[p], 3, 4, *s) for s in shifts), shifts) if n >= min_share * 12]
+            best = max(e[0] for e in eligible)
+            assert agreement[p] == pytest.approx(float(best))
+            first = next(e for e in eligible if e[0] == best)
+            assert tuple(shift[p]) == first[2] and overlapped[p] == first[1]
 
 
-def test_all_pairs_aligned_votes_equal_pairwise_votes():
+def test_all_pairs_agreement_equals_pairwise_agreement():
     rng = np.random.default_rng(4)
     grid = CellGrid(2, 3, 8)
     cells = rng.integers(0, 256, (4, 6, 1), dtype=np.uint8)
-    cells[1, [0, 3]] = cells[0, [1, 4]]  # image 1 = image 0 shifted by one column, in part
-    votes = all_pairs_votes(cells, 1, grid)
+    cells[1, [0, 1, 3, 4]] = cells[0, [1, 2, 4, 5]]  # image 1 = image 0 shifted by one column
+    agreement = all_pairs_agreement(cells, 1, grid)
     for a in range(4):
         for b in range(4):
-            assert votes[a, b] == (0 if a == b else cell_votes(cells[a], cells[b], 1, grid))
-    assert votes[0, 1] >= 2
+            expected = 0.0 if a == b else shift_agreement((_hamming_loops(cells[a], cells[b]) <= 1)[None], grid)[0][0]
+            assert agreement[a, b] == pytest.approx(expected)
+    assert agreement[0, 1] == 1.0  # the 4 cells the one-column shift overlaps all agree
 
 
 # --- encoder ------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Torch-free hashing toolkit: packed codes, classical hashes, Hamming search, Otsu."""
-from .cell_codes import (CellGrid, aligned_votes, all_pairs_agreement, all_pairs_votes, cell_distances, cell_votes,
-                         pack_cell_codes, shift_agreement, shift_counts, unpack_cell_codes, vote_overlap)
+from .cell_codes import (CellGrid, all_pairs_agreement, cell_distances, pack_cell_codes, shift_agreement, shift_counts,
+                         unpack_cell_codes)
 from .classical import CLASSICAL_METHODS, classical_hash, classical_tag, min_decode_size
 from .codes import codes_to_hex, hex_to_codes, pack_bits, unpack_bits
 from .hamming import (
@@ -17,12 +17,9 @@ from .sampling import dkw_epsilon, sampled_distance_histogram, sampled_knn_dista
 __all__ = [
     "CLASSICAL_METHODS",
     "CellGrid",
-    "aligned_votes",
     "RADIUS_METHODS",
     "all_pairs_agreement",
-    "all_pairs_votes",
     "cell_distances",
-    "cell_votes",
     "classical_hash",
     "classical_tag",
     "codes_to_hex",
@@ -44,5 +41,4 @@ __all__ = [
     "shift_counts",
     "unpack_bits",
     "unpack_cell_codes",
-    "vote_overlap",
 ]

@@ -7,23 +7,16 @@ most-significant first: row = cell (0, 0), cell (0, 1), ..., cell (h - 1, w - 1)
 :func:`unpack_cell_codes` turns rows back into per-image local binary codes, which can go
 into ``dedup.retrieval.DescriptorIndex`` like keypoint descriptors.
 
-Two shots share cell codes in proportion to the surface they share, so the votes of a
-pair divided by the cells per image estimate their overlap without keypoints
-(:func:`vote_overlap`). Two kinds of votes (a match: two cell codes within Hamming
-``radius``):
-
-- *plain*: ``min(#cells of a with a match anywhere in b, #cells of b with one in a)``, the
-  vote of ``dedup.retrieval`` (no layout needed);
-- *aligned* (given the grid): the largest number of cells ``i`` of ``a`` whose code matches
-  that of cell ``i + s`` of ``b``, over all integer cell shifts ``s``. Shared surface shows
-  up under one shift; chance matches of unrelated textures scatter over all of them, so
-  they rarely add up.
-
+Two shots share cell codes in proportion to the surface they share, under one integer
+shift ``s`` of the grid. :func:`shift_counts` gives, for every shift, the *votes* (cells
+``i`` of ``a`` whose code matches that of cell ``i + s`` of ``b``: Hamming distance within
+``radius``) and the cells the shift overlaps, ``shared(s) = (h - |dy|) (w - |dx|)``.
 *Agreement* (:func:`shift_agreement`) judges a shift by the share of the cells it overlaps
-that match, ``votes(s) / shared(s)`` with ``shared(s) = (h - |dy|) (w - |dx|)``, over the
-shifts that overlap at least a given share of the grid. Unlike votes over all cells, it
-does not grow with the overlap a shift implies: a 50 % shift with most of its cells in
-agreement beats an unshifted pair of unrelated images with a third of theirs matching.
+that match, ``votes(s) / shared(s)``, over the shifts that overlap at least a given share
+of the grid. Unlike votes over all cells, it does not grow with the overlap a shift
+implies: a 50 % shift with most of its cells in agreement beats an unshifted pair of
+unrelated images with a third of theirs matching. ``mmselfsup_ext.dedup.spatial`` turns
+this into distances, overlap estimates and candidates.
 """
 from __future__ import annotations
 
@@ -32,11 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CellGrid", "aligned_votes", "all_pairs_agreement", "all_pairs_votes", "cell_distances", "cell_votes",
-           "pack_cell_codes", "shift_agreement", "shift_counts", "unpack_cell_codes", "vote_overlap"]
+__all__ = ["CellGrid", "all_pairs_agreement", "cell_distances", "pack_cell_codes", "shift_agreement", "shift_counts",
+           "unpack_cell_codes"]
 
 _TAG = re.compile(r"^([A-Za-z][A-Za-z_-]*?)(\d+)x(\d+)x(\d+)$")
-# Images per block of all_pairs_votes: bounds the (block, C, N, C) match tensor.
+# Images per block of all_pairs_agreement: bounds the (block, C, N, C) match tensor.
 _BLOCK_CELL_PAIRS = 20_000_000
 
 
@@ -124,7 +117,7 @@ def unpack_cell_codes(rows: np.ndarray, grid: CellGrid) -> np.ndarray:
     """Rows of :func:`pack_cell_codes` -> ``uint8`` cell codes ``(N, cells, cell_bytes)``.
 
     ``out[n]`` is image ``n``'s local binary codes in row-major cell order, ready for
-    ``DescriptorIndex.add`` (as one image's descriptors) or :func:`cell_votes`.
+    ``DescriptorIndex.add`` (as one image's descriptors) or :func:`cell_distances`.
     """
     rows = np.asarray(rows)
     if rows.ndim != 2 or rows.dtype != np.uint8 or rows.shape[1] != grid.row_bytes:
@@ -157,44 +150,14 @@ def _shift_one_hot(grid: CellGrid) -> np.ndarray:
     return one_hot
 
 
-def aligned_votes(match: np.ndarray, grid: CellGrid) -> tuple[np.ndarray, np.ndarray]:
-    """Aligned votes of ``P`` pairs from their cell match matrices.
-
-    Parameters
-    ----------
-    match : ndarray
-        bool ``(P, C, C)``: ``match[p, i, j]`` iff cell ``i`` of the first image and cell
-        ``j`` of the second match.
-    grid : CellGrid
-        Both images' layout (``C = grid.cells``).
-
-    Returns
-    -------
-    votes : ndarray
-        ``(P,)`` int: the most matching cell pairs ``(i, i + s)`` under one shift ``s``.
-    shift : ndarray
-        ``(P, 2)`` int ``(dy, dx)`` in cells of that shift (the first of equal ones).
-
-    Examples
-    --------
-    >>> grid = CellGrid(1, 3, 8)
-    >>> match = np.array([[[0, 1, 0], [0, 0, 1], [1, 0, 0]]], bool)  # b = a shifted by 1 cell
-    >>> votes, shift = aligned_votes(match, grid)
-    >>> votes.tolist(), shift.tolist()
-    ([2], [[0, 1]])
-    """
-    by_shift, _ = shift_counts(match, grid)
-    best = by_shift.argmax(axis=1)
-    return by_shift.max(axis=1), _shift_of(best, grid)
-
-
 def shift_counts(match: np.ndarray, grid: CellGrid) -> tuple[np.ndarray, np.ndarray]:
     """Matching cell pairs of ``P`` pairs under every shift of the grid, and the cells each shift overlaps.
 
     Parameters
     ----------
     match : ndarray
-        bool ``(P, C, C)`` cell match matrices, as for :func:`aligned_votes`.
+        bool ``(P, C, C)``: ``match[p, i, j]`` iff cell ``i`` of the first image and cell
+        ``j`` of the second match.
     grid : CellGrid
         Both images' layout.
 
@@ -204,6 +167,14 @@ def shift_counts(match: np.ndarray, grid: CellGrid) -> tuple[np.ndarray, np.ndar
         ``(P, S)`` int64, ``S = (2h - 1)(2w - 1)`` shifts: cells ``i`` matching cell ``i + s``.
     shared : ndarray
         ``(S,)`` int64: cells shift ``s`` overlaps, ``(h - |dy|) (w - |dx|)``.
+
+    Examples
+    --------
+    >>> grid = CellGrid(1, 3, 8)  # shifts dx = -2 .. 2
+    >>> match = np.array([[[0, 1, 0], [0, 0, 1], [1, 0, 0]]], bool)  # b = a shifted by 1 cell
+    >>> votes, shared = shift_counts(match, grid)
+    >>> votes.tolist(), shared.tolist()
+    ([[1, 0, 0, 2, 0]], [1, 2, 3, 2, 1])
     """
     match = np.asarray(match, bool)
     if match.ndim != 3 or match.shape[1:] != (grid.cells, grid.cells):
@@ -227,7 +198,7 @@ def shift_agreement(match: np.ndarray, grid: CellGrid, min_share: float = 0.5
     Parameters
     ----------
     match : ndarray
-        bool ``(P, C, C)`` cell match matrices, as for :func:`aligned_votes`.
+        bool ``(P, C, C)`` cell match matrices, as for :func:`shift_counts`.
     grid : CellGrid
         Both images' layout.
     min_share : float
@@ -261,36 +232,11 @@ def shift_agreement(match: np.ndarray, grid: CellGrid, min_share: float = 0.5
     return share.max(axis=1), _shift_of(best, grid), shared[best].astype(np.int64)
 
 
-def cell_votes(a: np.ndarray, b: np.ndarray, radius: int, grid: CellGrid | None = None) -> int:
-    """Votes of two images' cell codes: plain without ``grid``, aligned with it (module docstring)."""
-    match = cell_distances(a, b) <= radius
-    if grid is not None:
-        return int(aligned_votes(match[None], grid)[0][0])
-    return int(min(match.any(axis=1).sum(), match.any(axis=0).sum()))
-
-
-def vote_overlap(a: np.ndarray, b: np.ndarray, radius: int, grid: CellGrid | None = None) -> float:
-    """Overlap estimate of two images from their cell codes: votes / cells (in [0, 1]).
-
-    Examples
-    --------
-    >>> a = np.array([[0], [255], [15], [240]], np.uint8)
-    >>> vote_overlap(a, a[[1, 0, 3, 2]], 0), vote_overlap(a, a[[0, 0, 0, 0]], 0)
-    (1.0, 0.25)
-    >>> vote_overlap(a, a[[3, 2, 1, 0]], 0, CellGrid(2, 2, 8))  # point-mirrored: one cell per shift
-    0.25
-    """
-    if min(len(a), len(b)) == 0:
-        return 0.0
-    return cell_votes(a, b, radius, grid) / min(len(a), len(b))
-
-
-def all_pairs_votes(cells: np.ndarray, radius: int, grid: CellGrid | None = None) -> np.ndarray:
-    """Votes of every pair of images, an ``(N, N)`` int32 matrix (diagonal 0).
+def all_pairs_agreement(cells: np.ndarray, radius: int, grid: CellGrid, min_share: float = 0.5) -> np.ndarray:
+    """:func:`shift_agreement` of every pair of images, an ``(N, N)`` float matrix (diagonal 0).
 
     Quadratic in N: an evaluation helper for collections of thousands of images. Large
-    collections take candidates from ``dedup.retrieval.DescriptorIndex`` and score only
-    those with :func:`cell_votes`.
+    collections take candidates from ``dedup.spatial.spatial_candidates``.
 
     Parameters
     ----------
@@ -298,24 +244,10 @@ def all_pairs_votes(cells: np.ndarray, radius: int, grid: CellGrid | None = None
         ``uint8`` ``(N, C, nbytes)`` from :func:`unpack_cell_codes`.
     radius : int
         A cell matches another within this Hamming distance.
-    grid : CellGrid, optional
-        Aligned votes with the layout; plain votes without.
-    """
-    n = len(np.asarray(cells))
-    votes = np.zeros((n, n), np.int32)
-    for start, stop, match in _match_blocks(cells, radius):
-        if grid is not None:
-            votes[start:stop] = aligned_votes(_pair_major(match), grid)[0].reshape(stop - start, n)
-        else:
-            votes[start:stop] = np.minimum(match.any(axis=3).sum(axis=1), match.any(axis=1).sum(axis=2))
-    np.fill_diagonal(votes, 0)
-    return votes
-
-
-def all_pairs_agreement(cells: np.ndarray, radius: int, grid: CellGrid, min_share: float = 0.5) -> np.ndarray:
-    """:func:`shift_agreement` of every pair of images, an ``(N, N)`` float matrix (diagonal 0).
-
-    Quadratic in N, like :func:`all_pairs_votes` (an evaluation helper).
+    grid : CellGrid
+        The layout.
+    min_share : float
+        As for :func:`shift_agreement`.
     """
     n = len(np.asarray(cells))
     agreement = np.zeros((n, n), np.float64)
