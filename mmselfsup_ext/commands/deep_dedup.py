@@ -45,7 +45,7 @@ def build_parser() -> OneLineArgumentParser:
                     "of the shipped spatial model (tag spatialhash64x8x8) or SwinFpnHashCLR codes "
                     "(tags like hashclr64). Source images are never deleted.")
     parser.add_argument("positionals", nargs="*", metavar="[CONFIG] IMAGE_DIR",
-                        help="model config (.py; default: the shipped model) and the folder of "
+                        help="model config (.py; default: the shipped model of --model) and the folder of "
                              "images, searched recursively")
     add_dedup_arguments(parser, image_dir=False)
     model = parser.add_argument_group("deep hashing model")
