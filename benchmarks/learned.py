@@ -14,8 +14,9 @@ What it does:
 
    - candidate recall at k: the share of true pairs among the candidates when every image
      keeps its k best partners (a pair stays if either image keeps it, as in
-     ``dedup.retrieval.select_candidates``). Global codes: the k nearest codes (Hamming,
-     ties by file order). Spatial codes: :func:`mmselfsup_ext.dedup.spatial.spatial_candidates`
+     ``dedup.retrieval.select_candidates``); at k = 10 also over the true pairs of shots
+     from different passes alone (flown at different scales). Global codes: the k
+     nearest codes (Hamming, ties by file order). Spatial codes: :func:`mmselfsup_ext.dedup.spatial.spatial_candidates`
      (faiss index of the cell codes, closest by cell disagreement). ``cand/img`` is the
      mean number of candidate pairs an image ends up in;
    - hash-only pair-F1 (precision, recall and F1 over *all* true pairs; ``F1 listed`` is
@@ -24,8 +25,9 @@ What it does:
      the deduplication pipeline with ``--pairing all`` and the ``cover`` keep rule:
      global codes with Otsu; spatial codes by cell agreement
      (:mod:`mmselfsup_ext.dedup.spatial`: a pair is a duplicate iff at most ``T`` percent
-     of the cells it shares under its best shift disagree, over shifts sharing >= 50 % of
-     the grid). The match ``radius`` and ``T`` are fixed on a survey of the TRAINING
+     of the cells it shares under its best alignment disagree, over the shifts, and the
+     alignments at the ``--scales`` (default 1.1 and 1.2, both ways), that share >= 50 %
+     of the grid). The match ``radius`` and ``T`` are fixed on a survey of the TRAINING
      surfaces (the photo's left half, walls 1000 and 1001, with 8 OTHER unrelated photos:
      scikit-image's ``CALIBRATION_SAMPLES``) before any evaluation survey is looked at:
      the best pair-F1 there among the rules that flag no pair with an unrelated photo
@@ -35,7 +37,8 @@ What it does:
    - ROC-AUC over all pairs (score: minus the distance; spatial: the best agreement);
    - ``dup_distr``: distractors in any predicted duplicate pair (stricter than removed);
    - images per second of the encoding (decode + forward pass; this machine's 2 shared
-     cores, so compare within one run only).
+     cores, so compare within one run only) and the pipeline's search time per image
+     (``summary.json``'s ``search_s``: candidates and distances, after encoding).
 
 4. Prints the Markdown table (means over surveys; distractor counts summed) and writes
    ``OUT/results.json``.
@@ -68,13 +71,15 @@ from mmselfsup_ext.evaluation import (load_ground_truth, load_photo, procedural_
                                       score_dedup, simulate_survey, survey_walls)
 from mmselfsup_ext.evaluation.survey import CALIBRATION_SAMPLES
 from mmselfsup_ext.fileio import discover_images
-from mmselfsup_ext.hashing import CellGrid, all_pairs_agreement, unpack_cell_codes
+from mmselfsup_ext.hashing import CellGrid, all_pairs_agreement, check_scales, unpack_cell_codes
 from mmselfsup_ext.models.algorithms.swin_fpn_spatial_hash import SwinFpnSpatialHash
 
 KS = (5, 10)
 #: Training walls of tools/make_training_data.py used for the calibration survey.
 TRAINING_WALL_SEEDS = (1000, 1001)
 CALIBRATION_SEED = 100
+#: Relative scales spatial rules align besides shifts: the passes of a survey differ by 1.2x.
+DEFAULT_SCALES = (1.1, 1.2)
 
 
 @dataclass
@@ -85,10 +90,16 @@ class Survey:
     paths: list[Path]
     overlap: np.ndarray       # (N, N) ground-truth overlap, 0 for distractors
     distractor: np.ndarray    # (N,) bool
+    passes: np.ndarray        # (N,) pass of each shot, -1 for distractors
 
     @property
     def truth(self) -> np.ndarray:
         return self.overlap >= 0.5
+
+    @property
+    def cross_pass_truth(self) -> np.ndarray:
+        """True pairs whose shots come from different passes (flown at different scales)."""
+        return self.truth & (self.passes[:, None] != self.passes[None, :])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--distractors", type=int, default=8, help="unrelated photos per survey (default 8)")
     parser.add_argument("--model", type=parse_model_spec, action="append", required=True,
                         metavar="LABEL=[CONFIG,]CKPT", help="model to evaluate (repeatable)")
+    parser.add_argument("--scales", type=float, nargs="*", default=list(DEFAULT_SCALES), metavar="R",
+                        help="relative scales a spatial rule also aligns (default: "
+                             f"{' '.join(map(str, DEFAULT_SCALES))}; none: shifts only)")
     parser.add_argument("--batch-size", type=int, default=16, help="batch size (default 16)")
     parser.add_argument("--device", default="cpu", help="device (default cpu)")
     return parser
@@ -144,7 +158,10 @@ def load_survey(folder: Path) -> Survey:
     full = np.zeros((len(index), len(index)))
     for (a, b), ov in gt.overlaps.items():
         full[a, b] = full[b, a] = ov
-    return Survey(folder, paths, full[np.ix_(rows, rows)], rows >= n_shots)
+    shot_pass = {shot["file"]: shot.get("pass", 0)
+                 for shot in json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))["shots"]}
+    passes = np.array([shot_pass.get(p.name, -1) for p in paths])
+    return Survey(folder, paths, full[np.ix_(rows, rows)], rows >= n_shots, passes)
 
 
 # --- metrics ---------------------------------------------------------------------------------------
@@ -189,15 +206,17 @@ def best_f1(score: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return float(f1[k]), float(s[k])
 
 
-def spatial_distance_matrix(cells: np.ndarray, radius: int, grid: CellGrid) -> np.ndarray:
+def spatial_distance_matrix(cells: np.ndarray, radius: int, grid: CellGrid, scales: tuple[float, ...]
+                            ) -> np.ndarray:
     """(N, N) cell disagreement in percent (``dedup.spatial``'s distance), from the best agreement."""
-    agreement = all_pairs_agreement(cells, radius, grid, min_share=0.5)
+    agreement = all_pairs_agreement(cells, radius, grid, min_share=0.5, scales=scales)
     # ceil(100 (1 - a)); the tolerance absorbs float error where 100 (n - m) / n is whole.
     return np.ceil(MAX_DISTANCE * (1.0 - agreement) - 1e-9).astype(np.int64)
 
 
-def calibrate_spatial(survey: Survey, cells: np.ndarray, grid: CellGrid, max_radius: int) -> dict:
-    """Radius and threshold ``T`` (duplicate iff distance <= T) of a training survey.
+def calibrate_spatial(survey: Survey, cells: np.ndarray, grid: CellGrid, max_radius: int,
+                      scales: tuple[float, ...] = ()) -> dict:
+    """Radius and threshold ``T`` (duplicate iff distance <= T) of a training survey, at ``scales``.
 
     The best pair-F1 among the rules that pair no unrelated photo with a survey shot: ``T``
     stays below the closest distance between a distractor and a shot, because removing an
@@ -206,7 +225,7 @@ def calibrate_spatial(survey: Survey, cells: np.ndarray, grid: CellGrid, max_rad
     truth = _upper(survey.truth)
     best = None
     for radius in range(0, max_radius + 1, 2):
-        distance = spatial_distance_matrix(cells, radius, grid)
+        distance = spatial_distance_matrix(cells, radius, grid, scales)
         np.fill_diagonal(distance, MAX_DISTANCE + 1)
         closest = (int(distance[np.ix_(survey.distractor, ~survey.distractor)].min()) if survey.distractor.any()
                    else MAX_DISTANCE + 1)
@@ -253,6 +272,7 @@ def global_rows(label: str, encoder: DeepHashEncoder, survey: Survey, run: Path)
                "auc": roc_auc(-_upper(distance).astype(np.float64), _upper(survey.truth))}
         for k in KS:
             row[f"recall@{k}"], row[f"cand@{k}"] = knn_recall(-distance, survey.truth, k)
+        row["recall@10_cross"] = knn_recall(-distance, survey.cross_pass_truth, 10)[0]
         rows[tag] = row
     return rows
 
@@ -270,13 +290,21 @@ def spatial_rows(label: str, encoder: SpatialHashEncoder, survey: Survey, run: P
     deduplicate_folder(survey.folder / "images", precomputed, run, pairing="all", html_report=False,
                        progress=False)
     cells = unpack_cell_codes(rows_codes, encoder.grid)
-    agreement = all_pairs_agreement(cells, rule.radius, encoder.grid)
+    agreement = all_pairs_agreement(cells, rule.radius, encoder.grid, scales=rule.scales)
     row = {"bits_per_image": encoder.grid.total_bits, "images_per_s": speed,
            "auc": roc_auc(_upper(agreement), _upper(survey.truth))}
     for k in KS:
         i, j, _ = spatial_candidates(rows_codes, encoder.grid, rule, per_image=k)
         row[f"recall@{k}"], row[f"cand@{k}"] = pairs_recall(i, j, survey.truth)
+        if k == 10:
+            row["recall@10_cross"] = pairs_recall(i, j, survey.cross_pass_truth)[0]
     return {tag: row}
+
+
+def search_ms_per_image(tag_dir: Path) -> float:
+    """The pipeline's search time (candidates and distances, after encoding) per image, in ms."""
+    summary = json.loads((tag_dir / "summary.json").read_text(encoding="utf-8"))
+    return 1000.0 * summary["timings"]["search_s"] / summary["n_images"]
 
 
 def dup_distractors(tag_dir: Path, survey: Survey) -> int:
@@ -297,6 +325,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     results: dict = {"surveys": {}, "calibration": {}, "oracle": {}}
     for seed, survey in zip(args.surveys, surveys):
         results["oracle"][str(seed)] = {f"recall@{k}": knn_recall(survey.overlap, survey.truth, k)[0] for k in KS}
+        results["oracle"][str(seed)]["recall@10_cross"] = knn_recall(survey.overlap, survey.cross_pass_truth, 10)[0]
     for label, config, checkpoint in args.model:
         model = init_model(config, checkpoint, device=args.device)
         spatial = isinstance(model, SwinFpnSpatialHash)
@@ -307,11 +336,14 @@ def evaluate(args: argparse.Namespace) -> dict:
             calibration = calibration or load_survey(calibration_survey(args.out, args.photo))
             train_codes, _ = encode(encoder, calibration)
             cells = unpack_cell_codes(train_codes.codes[encoder.tag], encoder.grid)
-            fitted = calibrate_spatial(calibration, cells, encoder.grid, max_radius=encoder.grid.bits // 4)
-            results["calibration"][label] = fitted
-            rule = SpatialVoteRule(fitted["radius"], fitted["threshold"])
+            scales = check_scales(args.scales)
+            fitted = calibrate_spatial(calibration, cells, encoder.grid, max_radius=encoder.grid.bits // 4,
+                                       scales=scales)
+            results["calibration"][label] = {**fitted, "scales": list(scales)}
+            rule = SpatialVoteRule(fitted["radius"], fitted["threshold"], scales)
             print(f"{label}: rule from the training survey: spatial_vote_rule = dict(radius={rule.radius}, "
-                  f"threshold={rule.threshold}) (pair-F1 there {fitted['f1']:.3f})", file=sys.stderr)
+                  f"threshold={rule.threshold}, scales={rule.scales}) (pair-F1 there {fitted['f1']:.3f})",
+                  file=sys.stderr)
         for seed, survey in zip(args.surveys, surveys):
             run = args.out / f"runs{seed}"
             rows = (spatial_rows(label, encoder, survey, run, rule) if spatial
@@ -323,7 +355,7 @@ def evaluate(args: argparse.Namespace) -> dict:
                             "f1_listed": s["f1"],
                             "threshold": s["hash_threshold"], "distr_removed": s["n_distractors_removed"],
                             "distr_in_dup": dup_distractors(run / tag, survey), "n_true_pairs": s["n_true_pairs"],
-                            "n_distractors": s["n_distractors"]})
+                            "n_distractors": s["n_distractors"], "search_ms": search_ms_per_image(run / tag)})
                 results["surveys"].setdefault(tag, {})[str(seed)] = row
     return results
 
@@ -339,12 +371,13 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def markdown_table(results: dict) -> str:
     """One row per tag: means over surveys, distractor counts summed."""
-    lines = ["| tag | bits/img | R@5 | R@10 | cand/img@10 | precision | recall | pair-F1 | F1 listed | AUC | "
-             "distr. removed | distr. in dup pairs | img/s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| tag | bits/img | R@5 | R@10 | R@10 cross-pass | cand/img@10 | precision | recall | pair-F1 | F1 listed | "
+             "AUC | distr. removed | distr. in dup pairs | img/s | search ms/img |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     oracle = list(results["oracle"].values())
     lines.append(f"| oracle (true overlap) | | {_fmt(_mean([o['recall@5'] for o in oracle]))} | "
-                 f"{_fmt(_mean([o['recall@10'] for o in oracle]))} | | | | | | | | |")
+                 f"{_fmt(_mean([o['recall@10'] for o in oracle]))} | "
+                 f"{_fmt(_mean([o['recall@10_cross'] for o in oracle]))} |" + " |" * 10)
     for tag, by_seed in results["surveys"].items():
         rows = list(by_seed.values())
         m = {key: _mean([r[key] for r in rows]) for key in rows[0] if key not in ("threshold",)}
@@ -352,16 +385,21 @@ def markdown_table(results: dict) -> str:
         in_dup = sum(r["distr_in_dup"] for r in rows)
         total = sum(r["n_distractors"] for r in rows)
         lines.append(f"| {tag} | {rows[0]['bits_per_image']} | {_fmt(m['recall@5'])} | {_fmt(m['recall@10'])} | "
-                     f"{_fmt(m['cand@10'], 1)} | {_fmt(m['precision'])} | {_fmt(m['recall_all'])} | "
+                     f"{_fmt(m['recall@10_cross'])} | {_fmt(m['cand@10'], 1)} | {_fmt(m['precision'])} | {_fmt(m['recall_all'])} | "
                      f"{_fmt(m['f1_all'])} | {_fmt(m['f1_listed'])} | {_fmt(m['auc'])} | {removed}/{total} | "
                      f"{in_dup}/{total} | "
-                     f"{_fmt(m['images_per_s'], 1)} |")
+                     f"{_fmt(m['images_per_s'], 1)} | {_fmt(m['search_ms'], 1)} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table, write results.json."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        check_scales(args.scales)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.photo is None:
         raise SystemExit("the real photo is needed (its right half is the evaluation wall); pass --photo")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,8 @@ surveys' ground truth; encodes nothing. Prints two tables (Markdown):
    them are within ``T``, and where the true duplicates sit (median distance, share within
    ``T``). A threshold can only separate the two if the unrelated photos are farther than
    the duplicates.
-2. Spatial codes, per tag: with the rule ``--rule TAG=RADIUS,T`` (the one ``learned.py``
-   printed), the best-shift agreement (share of shared cells whose codes match,
+2. Spatial codes, per tag: with the rule ``--rule TAG=RADIUS,T[,SCALE...]`` (the one
+   ``learned.py`` printed; scales it also aligns, none: shifts only), the best agreement (share of shared cells whose codes match,
    ``mmselfsup_ext.dedup.spatial``) of true pairs (median) and of the unrelated photos'
    pairs with shots that pass ``T`` (each listed); and, for shot pairs that do not overlap
    at all, how often two cells match at the same grid position versus at different
@@ -18,7 +18,7 @@ surveys' ground truth; encodes nothing. Prints two tables (Markdown):
 Example (``benchmarks/README_learned.md``)::
 
     python benchmarks/learned_distractors.py --out work_dirs/learned \\
-        --rule shipped-spatial64x8x8=14,77 --rule spatial-six64x8x8=14,73
+        --rule shipped-spatial64x8x8=14,77,1.1,1.2 --rule spatial-six64x8x8=14,73
 """
 from __future__ import annotations
 
@@ -32,19 +32,21 @@ import numpy as np
 from learned import load_survey
 
 from mmselfsup_ext.dedup.spatial import MAX_DISTANCE
-from mmselfsup_ext.hashing import CellGrid, all_pairs_agreement, hex_to_codes, unpack_cell_codes
+from mmselfsup_ext.hashing import CellGrid, all_pairs_agreement, check_scales, hex_to_codes, unpack_cell_codes
 
 
-def parse_rule(text: str) -> tuple[str, int, int]:
-    """``TAG=RADIUS,T`` -> ``(tag, radius, T)``."""
+def parse_rule(text: str) -> tuple[str, int, int, tuple[float, ...]]:
+    """``TAG=RADIUS,T[,SCALE...]`` -> ``(tag, radius, T, scales)``."""
     tag, sep, values = text.partition("=")
+    fields = values.split(",")
     try:
-        radius, threshold = (int(v) for v in values.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected TAG=RADIUS,T, got {text!r}") from None
+        radius, threshold = int(fields[0]), int(fields[1])
+        scales = check_scales([float(v) for v in fields[2:]])
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"expected TAG=RADIUS,T[,SCALE...] (scales in (1, 2]), got {text!r}") from None
     if not sep or not tag:
-        raise argparse.ArgumentTypeError(f"expected TAG=RADIUS,T, got {text!r}")
-    return tag, radius, threshold
+        raise argparse.ArgumentTypeError(f"expected TAG=RADIUS,T[,SCALE...], got {text!r}")
+    return tag, radius, threshold, scales
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="the --out folder of a learned.py run")
     parser.add_argument("--surveys", type=int, nargs="+", default=[0, 1], help="survey seeds (default 0 1)")
-    parser.add_argument("--rule", type=parse_rule, action="append", default=[], metavar="TAG=RADIUS,T",
+    parser.add_argument("--rule", type=parse_rule, action="append", default=[], metavar="TAG=RADIUS,T[,SCALE...]",
                         help="a spatial tag and its rule (repeatable)")
     return parser
 
@@ -107,18 +109,18 @@ def position_match_rates(cells: np.ndarray, radius: int, overlap: np.ndarray, sh
     return float(np.mean(same)), float(np.mean(other))
 
 
-def spatial_rows(out: Path, seeds: list[int], rules: list[tuple[str, int, int]]) -> list[str]:
+def spatial_rows(out: Path, seeds: list[int], rules: list[tuple[str, int, int, tuple[float, ...]]]) -> list[str]:
     """Table 2: one row per spatial tag and survey."""
     lines = ["| tag | survey | radius, T | true pairs: median agreement | unrelated photo + shot pairs passing T: "
              "agreement | cell matches of non-overlapping shots: same / other position |",
              "|---|---:|---|---:|---|---|"]
-    for tag, radius, threshold in rules:
+    for tag, radius, threshold, scales in rules:
         grid = CellGrid.from_tag(tag)
         for seed in seeds:
             survey = load_survey(out / f"survey{seed}")
             names = [p.name for p in survey.paths]
             cells = unpack_cell_codes(read_codes(out / f"runs{seed}" / tag, names), grid)
-            agreement = all_pairs_agreement(cells, radius, grid)
+            agreement = all_pairs_agreement(cells, radius, grid, scales=scales)
             upper = np.triu_indices(len(names), 1)
             true = agreement[upper][survey.truth[upper]]
             passing = agreement[np.ix_(survey.distractor, ~survey.distractor)]

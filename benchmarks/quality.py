@@ -102,7 +102,7 @@ def tag_distances(codes: np.ndarray, i: np.ndarray, j: np.ndarray, spatial: Spat
     """Distances of the pairs ``(i, j)``: Hamming, or cell disagreement in percent for spatial codes."""
     if spatial is None:
         return pair_distances(codes, i, j)
-    return spatial_distances(codes, spatial.grid, i, j, spatial.rule.radius)
+    return spatial_distances(codes, spatial.grid, i, j, spatial.rule.radius, scales=spatial.rule.scales)
 
 
 def perturb_flight(images: list[Path], out: Path, seed: int) -> dict[str, list[Path]]:

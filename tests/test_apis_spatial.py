@@ -39,6 +39,7 @@ def test_cell_grid_tag_round_trip_and_validation():
     grid = CellGrid(4, 6, 16)
     assert (grid.cells, grid.cell_bytes, grid.row_bytes, grid.total_bits) == (24, 2, 48, 384)
     assert CellGrid.from_tag(grid.tag()) == grid and CellGrid.from_tag("foo16x4x6") == grid
+    assert CellGrid.from_tag("spatial-72e16x4x6") == grid  # a benchmark label with digits
     for bad in ("hashclr64", "spatialhash16x4"):
         with pytest.raises(ValueError, match="tag"):
             CellGrid.from_tag(bad)
@@ -99,7 +100,62 @@ def test_shift_counts_and_agreement_match_a_loop_over_shifts():
             best = max(e[0] for e in eligible)
             assert agreement[p] == pytest.approx(float(best))
             first = next(e for e in eligible if e[0] == best)
-            assert tuple(shift[p]) == first[2] and overlapped[p] == first[1]
+            assert tuple(shift[p]) == (1.0, *first[2]) and overlapped[p] == first[1]
+
+
+def _view_of_surface(surface, top_left, cell_size, grid):
+    """Cell codes of a shot: each cell takes the code of the surface unit under its centre."""
+    centres = top_left + cell_size * (np.stack(np.divmod(np.arange(grid.cells), grid.width), axis=1) + 0.5)
+    units = np.floor(centres).astype(int)
+    return surface[units[:, 0], units[:, 1]]
+
+
+def test_shots_of_one_surface_at_two_scales_agree_under_a_scaled_alignment():
+    # Two shots of a surface of random 8-bit unit codes: b has cells of 1 unit, a of 1.2
+    # units (flown 1.2x farther), their centres 0.5 unit apart. Only an alignment at scale
+    # 1.2 brings every cell of a onto the unit it shows in b.
+    rng = np.random.default_rng(7)
+    grid = CellGrid(8, 8, 8)
+    surface = rng.integers(0, 256, (24, 24, 1), dtype=np.uint8)
+    b = _view_of_surface(surface, np.array([6.0, 6.0]), 1.0, grid)
+    a = _view_of_surface(surface, np.array([10.0 - 4.8 + 0.5, 10.0 - 4.8]), 1.2, grid)
+    match = (_hamming_loops(a, b) == 0)[None]
+    shifted = shift_agreement(match, grid, 0.5)[0][0]
+    agreement, alignment, shared = shift_agreement(match, grid, 0.5, scales=(1.1, 1.2))
+    assert agreement[0] == 1.0 and alignment[0].tolist() == pytest.approx([1.2, 0.5, 0.0])
+    assert shared[0] >= 32 and shifted < 0.6
+    assert all_pairs_agreement(np.stack([a, b]), 0, grid, scales=(1.2,))[0, 1] == 1.0
+
+
+def test_scaled_alignments_match_a_loop_over_their_definition():
+    # Every alignment (r, dy, dx) the counts report, recounted cell by cell from the module's
+    # definition: cell i faces the cell holding r (p_i - c) + c + d.
+    rng = np.random.default_rng(8)
+    grid = CellGrid(3, 4, 8)
+    match = rng.random((4, 12, 12)) < 0.3
+    votes, shared = shift_counts(match, grid, scales=(1.25,))
+    _, alignment, _ = shift_agreement(match, grid, 1.0 / 12, scales=(1.25,))
+    specs = {(r, dy, dx) for r in (1.0, 1.25, 0.8) for dy in np.arange(-2, 2.5, 0.5) for dx in np.arange(-3, 3.5, 0.5)
+             if r != 1.0 or (dy == int(dy) and dx == int(dx))}
+    table = {}
+    for r, dy, dx in sorted(specs):
+        faced = []
+        for cell in range(12):
+            row, col = divmod(cell, 4)
+            y, x = r * (row + 0.5 - 1.5) + 1.5 + dy, r * (col + 0.5 - 2.0) + 2.0 + dx
+            inside = 0 <= y < 3 and 0 <= x < 4
+            faced.append(int(y) * 4 + int(x) if inside else -1)
+        if any(f >= 0 for f in faced):
+            table.setdefault(tuple(faced), (r, dy, dx))
+    assert votes.shape == (4, len(table)) and sorted(shared.tolist()) == sorted(
+        sum(f >= 0 for f in faced) for faced in table)
+    expected = sorted(tuple(sum(match[p, i, f] for i, f in enumerate(faced) if f >= 0) for p in range(4))
+                      + (sum(f >= 0 for f in faced),) for faced in table)
+    assert sorted(tuple(votes[:, a].tolist()) + (int(shared[a]),) for a in range(votes.shape[1])) == expected
+    assert votes[:, :35].tolist() == shift_counts(match, grid)[0].tolist()  # the shifts come first
+    assert set(alignment[:, 0].tolist()) <= {1.0, 1.25, 0.8}
+    with pytest.raises(ValueError, match="scales"):
+        shift_counts(match, grid, scales=(0.9,))
 
 
 def test_all_pairs_agreement_equals_pairwise_agreement():
@@ -198,6 +254,9 @@ def test_vote_rule_comes_from_the_config(spatial_model):
         vote_rule(spatial_model)
     configured = SimpleNamespace(cfg=Config({**TINY_SPATIAL, "spatial_vote_rule": dict(radius=6, threshold=70)}))
     assert vote_rule(configured) == SpatialVoteRule(6, 70)
+    scaled = SimpleNamespace(cfg=Config({**TINY_SPATIAL, "spatial_vote_rule": dict(radius=6, threshold=70,
+                                                                                    scales=[1.2, 1.1])}))
+    assert vote_rule(scaled) == SpatialVoteRule(6, 70, (1.1, 1.2))
     outdated = SimpleNamespace(cfg=Config({**TINY_SPATIAL, "spatial_vote_rule": dict(radius=6, rho=0.4)}))
     with pytest.raises(ValueError, match="threshold"):
         vote_rule(outdated)

@@ -80,13 +80,14 @@ def test_distances_and_overlaps_match_loops(survey_rows):
                                        [_overlap_loops(cells[a], cells[b], rule, GRID) for a, b in zip(i, j)])
 
 
-def test_overlap_estimate_and_distance_give_the_same_decision(survey_rows):
+@pytest.mark.parametrize("scales", [(), (1.2,), (1.1, 1.3)])
+def test_overlap_estimate_and_distance_give_the_same_decision(survey_rows, scales):
     i, j = np.triu_indices(len(survey_rows), 1)
     for radius in (1, 4):
         for threshold in (10, 40, 70):
-            estimate = spatial_overlaps(survey_rows, GRID, i, j, SpatialVoteRule(radius, threshold))
+            estimate = spatial_overlaps(survey_rows, GRID, i, j, SpatialVoteRule(radius, threshold, scales))
             for min_overlap in (0.3, 0.5, 0.75):
-                distance = spatial_distances(survey_rows, GRID, i, j, radius, min_overlap)
+                distance = spatial_distances(survey_rows, GRID, i, j, radius, min_overlap, scales)
                 np.testing.assert_array_equal(estimate >= min_overlap - 1e-12, distance <= threshold)
 
 
@@ -100,14 +101,15 @@ def test_planted_pairs_are_the_duplicates(survey_rows):
                                [0.8, 0.5, 1.0, 0.0])
 
 
-def test_candidates_are_the_closest_partners_of_each_image(survey_rows):
-    rule = SpatialVoteRule(radius=3, threshold=60)
+@pytest.mark.parametrize("scales", [(), (1.2,)])
+def test_candidates_are_the_closest_partners_of_each_image(survey_rows, scales):
+    rule = SpatialVoteRule(radius=3, threshold=60, scales=scales)
     for per_image in (1, 2, 3):
         i, j, d = spatial_candidates(survey_rows, GRID, rule, per_image=per_image)
         # Exhaustive reference among the pairs that enough cells of either image match
         # anywhere in the other (what the index surfaces when every image is queried).
         a, b = np.triu_indices(len(survey_rows), 1)
-        dist = spatial_distances(survey_rows, GRID, a, b, rule.radius)
+        dist = spatial_distances(survey_rows, GRID, a, b, rule.radius, scales=scales)
         cells = unpack_cell_codes(survey_rows, GRID)
         needed = int(np.floor(rule.min_agreement * 0.5 * GRID.cells + 1e-9))
         proposed = [max(sum(any(_hamming(x, y) <= rule.radius for y in cells[q]) for x in cells[p]),
@@ -144,10 +146,12 @@ def test_search_orders_groups_and_thresholds(survey_rows):
 
 def test_rule_validation():
     for bad in (dict(radius=-1, threshold=5), dict(radius=2, threshold=101), dict(radius=2, threshold=-1),
-                dict(radius=2.5, threshold=5)):
+                dict(radius=2.5, threshold=5), dict(radius=2, threshold=5, scales=(1.0,)),
+                dict(radius=2, threshold=5, scales=(2.5,)), dict(radius=2, threshold=5, scales="1.2")):
         with pytest.raises(ValueError):
             SpatialVoteRule(**bad)
     assert SpatialVoteRule(3, 25).min_agreement == 0.75
+    assert SpatialVoteRule(3, 25, [1.2, 1.1, 1.2]) == SpatialVoteRule(3, 25, (1.1, 1.2))
 
 
 class _RowsEncoder:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from mmengine.config import Config
 
 from mmselfsup_ext.zoo import default_model_files
 from mmselfsup_ext.evaluation import procedural_concrete, simulate_flight, simulate_survey
@@ -149,25 +150,24 @@ def test_spatial_candidates_with_verification_never_merge_unrelated_photos(mixed
     flagged, removed = _mixed_run(survey, tmp_path / "out", "--verify", "--candidates", "codes")
     assert not {name for pair in flagged for name in pair} & distractors
     assert not removed & distractors
-    # The learned candidates hold the overlapping shots: 0.917 of the true pairs verified here.
-    assert len(flagged & duplicates) >= 0.8 * len(duplicates), (len(flagged & duplicates), len(duplicates))
+    # The learned candidates hold the overlapping shots: 0.981 of the true pairs verified here.
+    assert len(flagged & duplicates) >= 0.95 * len(duplicates), (len(flagged & duplicates), len(duplicates))
     assert tree_digest(survey / "images") == before
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 1 is open: codes alone pair scikit-image's astronaut "
-                                       "with a shot (cell disagreement 63 <= T = 77 of the shipped model)")
 def test_codes_alone_never_merge_unrelated_photos(mixed_survey, tmp_path):
     survey, distractors, duplicates = mixed_survey
     flagged, removed = _mixed_run(survey, tmp_path / "out")
-    assert len(flagged & duplicates) >= 0.5 * len(duplicates)
+    # The shipped model finds 0.920 of the true pairs here.
+    assert len(flagged & duplicates) >= 0.85 * len(duplicates), (len(flagged & duplicates), len(duplicates))
     assert not {name for pair in flagged for name in pair} & distractors
 
 
 def test_spatial_config_without_a_rule_is_a_one_line_error(flight, tmp_path):
     config, checkpoint = default_model_files("spatialhash")
-    lines = [line for line in config.read_text().splitlines() if not line.startswith("spatial_vote_rule")]
-    assert len(lines) == len(config.read_text().splitlines()) - 1
+    settings = Config.fromfile(config).to_dict()
+    assert settings.pop("spatial_vote_rule")
     bare = tmp_path / "spatial_without_rule.py"
-    bare.write_text("\n".join(lines) + "\n")
+    Config(settings).dump(str(bare))
     _one_line_error(_cli(bare, "--checkpoint", checkpoint, flight / "images", "--out", tmp_path / "o",
                          "--device", "cpu"), "has no spatial_vote_rule")

@@ -25,7 +25,9 @@ __all__ = ["SpatialHashEncoder", "vote_rule"]
 
 
 def vote_rule(model: nn.Module) -> SpatialVoteRule:
-    """The ``spatial_vote_rule = dict(radius=..., threshold=...)`` of a spatial model's config.
+    """The ``spatial_vote_rule = dict(radius=..., threshold=..., scales=...)`` of a spatial model's config.
+
+    ``scales`` is optional (shifts only without it).
 
     Raises
     ------
@@ -38,7 +40,7 @@ def vote_rule(model: nn.Module) -> SpatialVoteRule:
     if rule is None or not {"radius", "threshold"} <= set(rule):
         raise ValueError("the model's config has no spatial_vote_rule = dict(radius=..., threshold=...); "
                          "fix one on training surfaces (benchmarks/learned.py prints it)")
-    return SpatialVoteRule(int(rule["radius"]), int(rule["threshold"]))
+    return SpatialVoteRule(int(rule["radius"]), int(rule["threshold"]), tuple(rule.get("scales", ())))
 
 
 class SpatialHashEncoder:

@@ -10,7 +10,10 @@ of disagreeing cells, in percent rounded up, over the shifts that overlap at lea
     distance = min over s with shared(s) >= min_overlap * cells of ceil(100 (shared(s) - votes(s)) / shared(s))
 
 and a pair is a duplicate iff ``distance <= T``, the model's calibrated threshold
-(:class:`SpatialVoteRule`, kept in its config as ``spatial_vote_rule``). Equivalently, its
+(:class:`SpatialVoteRule`, kept in its config as ``spatial_vote_rule``). A rule with
+``scales`` also tries the grid at those relative scales (shots flown at different
+stand-offs; :mod:`mmselfsup_ext.hashing.cell_codes`), so ``s`` ranges over those
+alignments too. Equivalently, its
 *overlap estimate* (:func:`spatial_overlaps`: the largest overlap a shift implies whose cells
 agree to ``>= 100 - T`` percent) reaches ``min_overlap``. All arithmetic is on integers, so
 the two statements agree exactly.
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hashing import CellGrid, cell_distances, shift_counts, unpack_cell_codes
+from ..hashing import CellGrid, cell_distances, check_scales, shift_counts, unpack_cell_codes
 from ..validation import check_int, check_number
 from .options import DedupOptions, resolve_options
 from .pairing import candidate_pairs, compile_group_regex, group_indices
@@ -58,20 +61,28 @@ class SpatialVoteRule:
     threshold : int
         ``T``: a pair is a duplicate iff at most ``T`` percent of the cells it shares under
         its best shift disagree (0 to 100).
+    scales : sequence of float
+        Relative scales in (1, 2] tried in both directions besides the pure shifts; ()
+        (the default): shifts only.
 
     Examples
     --------
     >>> SpatialVoteRule(radius=14, threshold=74).min_agreement
     0.26
+    >>> SpatialVoteRule(14, 74, scales=[1.2, 1.1]).scales
+    (1.1, 1.2)
     """
 
     radius: int
     threshold: int
+    scales: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         check_int(self.radius, "radius", minimum=0)
         if check_int(self.threshold, "threshold", minimum=0) > MAX_DISTANCE:
             raise ValueError(f"threshold is a percentage (0 to {MAX_DISTANCE}), got {self.threshold}")
+        # Configs give lists; the rule stays hashable and compares equal either way.
+        object.__setattr__(self, "scales", check_scales(self.scales))
 
     @property
     def min_agreement(self) -> float:
@@ -100,15 +111,15 @@ def spatial_codes(encoder: object) -> SpatialCodes | None:
     return found
 
 
-def _pair_counts(cells: np.ndarray, i: np.ndarray, j: np.ndarray, radius: int, grid: CellGrid
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Votes ``(P, S)`` under every shift of the pairs ``(i, j)``, and cells per shift ``(S,)``."""
+def _pair_counts(cells: np.ndarray, i: np.ndarray, j: np.ndarray, radius: int, grid: CellGrid,
+                 scales: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Votes ``(P, S)`` under every alignment of the pairs ``(i, j)``, and cells per alignment ``(S,)``."""
     parts = []
     for start in range(0, len(i), _PAIR_BLOCK):
         rows = zip(i[start:start + _PAIR_BLOCK].tolist(), j[start:start + _PAIR_BLOCK].tolist())
         match = np.stack([cell_distances(cells[a], cells[b]) <= radius for a, b in rows])
-        parts.append(shift_counts(match, grid)[0])
-    shared = shift_counts(np.zeros((0, grid.cells, grid.cells), bool), grid)[1]
+        parts.append(shift_counts(match, grid, scales)[0])
+    shared = shift_counts(np.zeros((0, grid.cells, grid.cells), bool), grid, scales)[1]
     n_shifts = shared.size
     return (np.concatenate(parts) if parts else np.zeros((0, n_shifts), np.int64)), shared
 
@@ -125,7 +136,7 @@ def _check_pairs(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Sequence
 
 
 def spatial_distances(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Sequence[int],
-                      radius: int, min_overlap: float = 0.5) -> np.ndarray:
+                      radius: int, min_overlap: float = 0.5, scales: Sequence[float] = ()) -> np.ndarray:
     """Distances of the pairs ``(i, j)``: percent of disagreeing shared cells (module docstring).
 
     Parameters
@@ -140,6 +151,8 @@ def spatial_distances(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Seq
         Cell match radius.
     min_overlap : float
         Only shifts overlapping at least this share of the grid count (in (0, 1]).
+    scales : sequence of float
+        Relative scales tried besides the shifts (:class:`SpatialVoteRule`).
 
     Returns
     -------
@@ -148,7 +161,7 @@ def spatial_distances(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Seq
     """
     check_number(min_overlap, "min_overlap", 0.0, 1.0, low_open=True)
     cells, i, j = _check_pairs(rows, grid, i, j)
-    votes, shared = _pair_counts(cells, i, j, check_int(radius, "radius", minimum=0), grid)
+    votes, shared = _pair_counts(cells, i, j, check_int(radius, "radius", minimum=0), grid, check_scales(scales))
     eligible = shared * 1.0 >= min_overlap * grid.cells - 1e-9
     # ceil(100 (n - m) / n) in integers.
     disagree = (MAX_DISTANCE * (shared - votes) + shared - 1) // shared
@@ -172,7 +185,7 @@ def spatial_overlaps(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Sequ
     [0.75]
     """
     cells, i, j = _check_pairs(rows, grid, i, j)
-    votes, shared = _pair_counts(cells, i, j, rule.radius, grid)
+    votes, shared = _pair_counts(cells, i, j, rule.radius, grid, rule.scales)
     agrees = MAX_DISTANCE * (shared - votes) <= rule.threshold * shared
     return np.where(agrees, shared, 0).max(axis=1, initial=0) / grid.cells
 
@@ -213,14 +226,15 @@ def spatial_candidates(rows: np.ndarray, grid: CellGrid, rule: SpatialVoteRule, 
     index.add(ids, blocks)
     index.grow(ids, blocks)
     # A duplicate has >= min_agreement * min_overlap * cells aligned votes, and every
-    # aligned vote is a cell with a match somewhere in the other image.
+    # aligned vote is a distinct cell of the first image (under a scaled alignment too)
+    # with a match somewhere in the other.
     needed = max(1, int(np.floor(rule.min_agreement * min_overlap * grid.cells + 1e-9)))
     query, other, _ = index.surfaced_pairs(ids, blocks, rule.radius, min_count=needed)
     pairs = np.unique(np.sort(np.stack([query, other], axis=1), axis=1), axis=0)
     empty = np.zeros(0, np.int64)
     if not len(pairs):
         return empty, empty, empty
-    distance = spatial_distances(rows, grid, pairs[:, 0], pairs[:, 1], rule.radius, min_overlap)
+    distance = spatial_distances(rows, grid, pairs[:, 0], pairs[:, 1], rule.radius, min_overlap, rule.scales)
     # select_candidates keeps the strongest scores: closeness = 100 - distance.
     settings = RetrievalSettings(radius=rule.radius, min_votes=1, max_per_image=per_image)
     i, j, closeness = select_candidates(pairs[:, 0], pairs[:, 1], MAX_DISTANCE + 1 - distance,
@@ -263,7 +277,7 @@ def spatial_search(codes: np.ndarray, paths: Sequence[str | os.PathLike], spatia
     fixed = options.threshold != "otsu"
     threshold = int(options.threshold) if fixed else rule.threshold
     if fixed:
-        rule = SpatialVoteRule(rule.radius, min(max(threshold, 0), MAX_DISTANCE))
+        rule = SpatialVoteRule(rule.radius, min(max(threshold, 0), MAX_DISTANCE), rule.scales)
     regex = compile_group_regex(options.group_by) if options.group_by is not None else None
     parts_i, parts_j, parts_d = [], [], []
     populated = {}
@@ -273,7 +287,7 @@ def spatial_search(codes: np.ndarray, paths: Sequence[str | os.PathLike], spatia
                                             min_overlap=options.min_overlap)
         else:
             li, lj = candidate_pairs(len(members), options.pairing, options.window)
-            ld = spatial_distances(codes[members], grid, li, lj, rule.radius, options.min_overlap)
+            ld = spatial_distances(codes[members], grid, li, lj, rule.radius, options.min_overlap, rule.scales)
         populated[key] = bool(len(ld))
         parts_i.append(members[li])
         parts_j.append(members[lj])

@@ -17,20 +17,34 @@ of the grid. Unlike votes over all cells, it does not grow with the overlap a sh
 implies: a 50 % shift with most of its cells in agreement beats an unshifted pair of
 unrelated images with a third of theirs matching. ``mmselfsup_ext.dedup.spatial`` turns
 this into distances, overlap estimates and candidates.
+
+Passes flown at different stand-offs see the surface at different scales (the two passes
+of ``evaluation.simulate_survey`` differ by 1.2x), and under a pure shift the cells of such
+shots drift apart. Every function here therefore takes ``scales``: relative scales
+``r > 1`` that are tried in both directions besides the pure shifts. Under the alignment
+``(r, d)`` cell ``i`` of ``a`` (centre ``p_i``, in cells) faces the cell of ``b`` that holds
+``r (p_i - c) + c + d`` (``c``: the grid centre; ``d``: the centre's displacement, in steps
+of half a cell); it is *shared* if that point lies inside ``b``. For ``r = 1`` and whole
+``d`` this is the shift ``d``; the pure shifts always come first, in the order of ``scales=()``.
 """
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
-__all__ = ["CellGrid", "all_pairs_agreement", "cell_distances", "pack_cell_codes", "shift_agreement", "shift_counts",
-           "unpack_cell_codes"]
+__all__ = ["CellGrid", "all_pairs_agreement", "cell_distances", "check_scales", "pack_cell_codes", "shift_agreement",
+           "shift_counts", "unpack_cell_codes"]
 
-_TAG = re.compile(r"^([A-Za-z][A-Za-z_-]*?)(\d+)x(\d+)x(\d+)$")
+_TAG = re.compile(r"^([A-Za-z][\w.-]*?)(\d+)x(\d+)x(\d+)$")
 # Images per block of all_pairs_agreement: bounds the (block, C, N, C) match tensor.
 _BLOCK_CELL_PAIRS = 20_000_000
+# Largest relative scale an alignment may try (a shot 2x closer than another).
+_MAX_SCALE = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,11 @@ class CellGrid:
 
     @classmethod
     def from_tag(cls, tag: str) -> CellGrid:
-        """The grid named by a tag of :meth:`tag` (any alphabetic prefix)."""
+        """The grid named by a tag of :meth:`tag`.
+
+        The prefix starts with a letter and may hold digits (``spatial-72e64x8x8``): the
+        shortest one that leaves ``<bits>x<height>x<width>``.
+        """
         match = _TAG.match(tag)
         if match is None:
             raise ValueError(f"not a spatial code tag (<prefix><bits>x<height>x<width>): {tag!r}")
@@ -139,19 +157,62 @@ def cell_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.rint((n_bits - _signs(a) @ _signs(b).T) / 2).astype(np.int64)
 
 
-def _shift_one_hot(grid: CellGrid) -> np.ndarray:
-    """(C * C, n_shifts) float32: cell pair (i, j) -> the shift ``pos(j) - pos(i)``."""
-    rows, cols = np.divmod(np.arange(grid.cells), grid.width)
-    dy = rows[None, :] - rows[:, None] + grid.height - 1
-    dx = cols[None, :] - cols[:, None] + grid.width - 1
-    index = (dy * (2 * grid.width - 1) + dx).reshape(-1)
-    one_hot = np.zeros((grid.cells * grid.cells, (2 * grid.height - 1) * (2 * grid.width - 1)), np.float32)
-    one_hot[np.arange(index.size), index] = 1.0
-    return one_hot
+def check_scales(scales: Sequence[float]) -> tuple[float, ...]:
+    """Relative scales to align besides 1, sorted and unique (module docstring).
+
+    Raises
+    ------
+    ValueError
+        If a scale is not a number in (1, 2].
+
+    Examples
+    --------
+    >>> check_scales([1.2, 1.1, 1.2])
+    (1.1, 1.2)
+    """
+    if isinstance(scales, (str, bytes)) or not isinstance(scales, Sequence):
+        raise ValueError(f"scales must be a sequence of numbers in (1, {_MAX_SCALE:g}], got {scales!r}")
+    checked = set()
+    for scale in scales:
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 1.0 < scale <= _MAX_SCALE:
+            raise ValueError(f"scales must be numbers in (1, {_MAX_SCALE:g}], got {scale!r}")
+        checked.add(float(scale))
+    return tuple(sorted(checked))
 
 
-def shift_counts(match: np.ndarray, grid: CellGrid) -> tuple[np.ndarray, np.ndarray]:
-    """Matching cell pairs of ``P`` pairs under every shift of the grid, and the cells each shift overlaps.
+@functools.lru_cache(maxsize=16)
+def _alignments(grid: CellGrid, scales: tuple[float, ...]) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """One-hot ``(C * C, A)`` cell pair -> alignment, shared cells ``(A,)``, ``(A, 3)`` ``(r, dy, dx)``."""
+    h, w = grid.height, grid.width
+    rows, cols = np.divmod(np.arange(grid.cells), w)
+    centre = np.array([h / 2.0, w / 2.0])
+    offset = np.stack([rows, cols], axis=1) + 0.5 - centre
+    specs = [(1.0, float(dy), float(dx)) for dy in range(1 - h, h) for dx in range(1 - w, w)]
+    for scale in scales:
+        for r in (scale, 1.0 / scale):
+            specs += [(r, dy, dx) for dy in np.arange(1 - h, h - 0.5, 0.5) for dx in np.arange(1 - w, w - 0.5, 0.5)]
+    pair_index, column, shared, kept, seen = [], [], [], [], set()
+    for r, dy, dx in specs:
+        # floor() of a point that lies on a cell border by float error would pick the wrong cell.
+        target = np.floor(r * offset + centre + (dy, dx) + 1e-9).astype(np.int64)
+        inside = (target[:, 0] >= 0) & (target[:, 0] < h) & (target[:, 1] >= 0) & (target[:, 1] < w)
+        faced = np.where(inside, target[:, 0] * w + target[:, 1], -1)
+        key = faced.tobytes()
+        if not inside.any() or key in seen:
+            continue
+        seen.add(key)
+        source = np.flatnonzero(inside)
+        pair_index.append(source * grid.cells + faced[source])
+        column.append(np.full(source.size, len(kept)))
+        shared.append(source.size)
+        kept.append((r, dy, dx))
+    one_hot = sparse.csr_matrix((np.ones(sum(shared), np.float32), (np.concatenate(pair_index), np.concatenate(column))),
+                                shape=(grid.cells * grid.cells, len(kept)))
+    return one_hot, np.array(shared, np.int64), np.array(kept, np.float64)
+
+
+def shift_counts(match: np.ndarray, grid: CellGrid, scales: Sequence[float] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Matching cells of ``P`` pairs under every alignment of the grid, and the cells each shares.
 
     Parameters
     ----------
@@ -160,13 +221,17 @@ def shift_counts(match: np.ndarray, grid: CellGrid) -> tuple[np.ndarray, np.ndar
         ``j`` of the second match.
     grid : CellGrid
         Both images' layout.
+    scales : sequence of float
+        Relative scales tried besides the pure shifts (module docstring); () for shifts only.
 
     Returns
     -------
     votes : ndarray
-        ``(P, S)`` int64, ``S = (2h - 1)(2w - 1)`` shifts: cells ``i`` matching cell ``i + s``.
+        ``(P, A)`` int64: cells ``i`` matching the cell they face under each alignment. With
+        ``scales=()`` the ``A = (2h - 1)(2w - 1)`` shifts, row-major in ``(dy, dx)``: cells
+        ``i`` matching cell ``i + s``.
     shared : ndarray
-        ``(S,)`` int64: cells shift ``s`` overlaps, ``(h - |dy|) (w - |dx|)``.
+        ``(A,)`` int64: cells each alignment shares, ``(h - |dy|) (w - |dx|)`` for a shift.
 
     Examples
     --------
@@ -179,21 +244,15 @@ def shift_counts(match: np.ndarray, grid: CellGrid) -> tuple[np.ndarray, np.ndar
     match = np.asarray(match, bool)
     if match.ndim != 3 or match.shape[1:] != (grid.cells, grid.cells):
         raise ValueError(f"expected match matrices (P, {grid.cells}, {grid.cells}), got {match.shape}")
-    votes = match.reshape(len(match), grid.cells * grid.cells).astype(np.float32) @ _shift_one_hot(grid)
-    shift = _shift_of(np.arange(votes.shape[1]), grid)
-    shared = (grid.height - np.abs(shift[:, 0])) * (grid.width - np.abs(shift[:, 1]))
-    return np.rint(votes).astype(np.int64), shared.astype(np.int64)
+    one_hot, shared, _ = _alignments(grid, check_scales(scales))
+    # Match matrices are sparse (a few percent of cell pairs), and so is the one-hot table.
+    votes = sparse.csr_matrix(match.reshape(len(match), grid.cells * grid.cells), dtype=np.float32) @ one_hot
+    return np.rint(votes.toarray()).astype(np.int64), shared.copy()
 
 
-def _shift_of(index: np.ndarray, grid: CellGrid) -> np.ndarray:
-    """(P, 2) ``(dy, dx)`` of shift indices (the columns of :func:`_shift_one_hot`)."""
-    dy, dx = np.divmod(index, 2 * grid.width - 1)
-    return np.stack([dy - (grid.height - 1), dx - (grid.width - 1)], axis=1)
-
-
-def shift_agreement(match: np.ndarray, grid: CellGrid, min_share: float = 0.5
+def shift_agreement(match: np.ndarray, grid: CellGrid, min_share: float = 0.5, scales: Sequence[float] = ()
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best agreement of ``P`` pairs over the shifts that overlap ``>= min_share`` of the grid.
+    """Best agreement of ``P`` pairs over the alignments that share ``>= min_share`` of the grid.
 
     Parameters
     ----------
@@ -202,37 +261,42 @@ def shift_agreement(match: np.ndarray, grid: CellGrid, min_share: float = 0.5
     grid : CellGrid
         Both images' layout.
     min_share : float
-        Shifts overlapping fewer than ``min_share * cells`` cells are not considered
+        Alignments sharing fewer than ``min_share * cells`` cells are not considered
         (in (0, 1]; 0.5: the pair could not be a duplicate under them).
+    scales : sequence of float
+        As for :func:`shift_counts`.
 
     Returns
     -------
     agreement : ndarray
-        ``(P,)`` float: the largest ``votes(s) / shared(s)`` (module docstring).
-    shift : ndarray
-        ``(P, 2)`` int ``(dy, dx)`` of that shift (the first of equal ones).
+        ``(P,)`` float: the largest ``votes / shared`` (module docstring).
+    alignment : ndarray
+        ``(P, 3)`` float ``(r, dy, dx)`` of that alignment (the first of equal ones):
+        relative scale and displacement of the grid centre in cells; ``r = 1`` for a shift.
     shared : ndarray
-        ``(P,)`` int: cells that shift overlaps (``shared / cells`` is the overlap it implies).
+        ``(P,)`` int: cells that alignment shares (``shared / cells`` is the overlap it implies).
 
     Examples
     --------
     >>> grid = CellGrid(1, 4, 8)
     >>> match = np.zeros((1, 4, 4), bool)
     >>> match[0, [1, 2, 3], [0, 1, 2]] = True  # b = a shifted left by one cell
-    >>> agreement, shift, shared = shift_agreement(match, grid, 0.5)
-    >>> agreement.tolist(), shift.tolist(), shared.tolist()
-    ([1.0], [[0, -1]], [3])
+    >>> agreement, alignment, shared = shift_agreement(match, grid, 0.5)
+    >>> agreement.tolist(), alignment.tolist(), shared.tolist()
+    ([1.0], [[1.0, 0.0, -1.0]], [3])
     """
     if not 0.0 < min_share <= 1.0:
         raise ValueError(f"min_share must be in (0, 1], got {min_share!r}")
-    votes, shared = shift_counts(match, grid)
+    votes, shared = shift_counts(match, grid, scales)
     eligible = shared >= min_share * grid.cells - 1e-9
     share = np.where(eligible, votes / shared, -1.0)
     best = share.argmax(axis=1)
-    return share.max(axis=1), _shift_of(best, grid), shared[best].astype(np.int64)
+    specs = _alignments(grid, check_scales(scales))[2]
+    return share.max(axis=1), specs[best], shared[best].astype(np.int64)
 
 
-def all_pairs_agreement(cells: np.ndarray, radius: int, grid: CellGrid, min_share: float = 0.5) -> np.ndarray:
+def all_pairs_agreement(cells: np.ndarray, radius: int, grid: CellGrid, min_share: float = 0.5,
+                        scales: Sequence[float] = ()) -> np.ndarray:
     """:func:`shift_agreement` of every pair of images, an ``(N, N)`` float matrix (diagonal 0).
 
     Quadratic in N: an evaluation helper for collections of thousands of images. Large
@@ -248,11 +312,14 @@ def all_pairs_agreement(cells: np.ndarray, radius: int, grid: CellGrid, min_shar
         The layout.
     min_share : float
         As for :func:`shift_agreement`.
+    scales : sequence of float
+        As for :func:`shift_counts`.
     """
     n = len(np.asarray(cells))
     agreement = np.zeros((n, n), np.float64)
     for start, stop, match in _match_blocks(cells, radius):
-        agreement[start:stop] = shift_agreement(_pair_major(match), grid, min_share)[0].reshape(stop - start, n)
+        best = shift_agreement(_pair_major(match), grid, min_share, scales)[0]
+        agreement[start:stop] = best.reshape(stop - start, n)
     np.fill_diagonal(agreement, 0.0)
     return agreement
 

@@ -22,7 +22,7 @@ load_from = None
 log_level = 'INFO'
 log_processor = dict(window_size=10)
 lr = 0.001
-max_epochs = 36
+max_epochs = 72
 mim_checkpoint = 'work_dirs/simmim_swin_small-cpu_fpn_1xb8-coslr-1e_concrete/epoch_1.pth'
 model = dict(
     backbone=dict(
@@ -70,18 +70,22 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(begin=0, by_epoch=False, end=30, start_factor=0.005, type='LinearLR'),
     dict(
-        T_max=36,
+        T_max=72,
         begin=0,
         by_epoch=True,
         convert_to_iter_based=True,
-        end=36,
+        end=72,
         eta_min=5e-05,
         type='CosineAnnealingLR'),
 ]
 randomness = dict(deterministic=False, seed=0)
 resume = False
-spatial_vote_rule = dict(radius=14, threshold=77)
-train_cfg = dict(max_epochs=36, type='EpochBasedTrainLoop')
+spatial_vote_rule = dict(
+    radius=16, scales=(
+        1.1,
+        1.2,
+    ), threshold=59)
+train_cfg = dict(max_epochs=72, type='EpochBasedTrainLoop')
 train_dataloader = dict(
     batch_size=8,
     collate_fn=dict(type='pseudo_collate'),
@@ -186,4 +190,4 @@ visualizer = dict(
     ])
 warmup_epochs = 1
 warmup_iters = 30
-work_dir = 'work_dirs/spatialhash_swin_small-cpu_fpn_1xb8_coslr_36e_concrete'
+work_dir = './work_dirs/spatialhash_swin_small-cpu_fpn_1xb8_coslr_72e_concrete'
