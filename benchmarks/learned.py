@@ -26,22 +26,24 @@ What it does:
      global codes with Otsu; spatial codes by cell agreement
      (:mod:`mmselfsup_ext.dedup.spatial`: a pair is a duplicate iff at most ``T`` percent
      of the cells it shares under its best alignment disagree, over the shifts, and the
-     alignments at the ``--scales`` (default 1.1 and 1.2, both ways), that share >= 50 %
-     of the grid). The match ``radius`` and ``T`` are fixed on a survey of the TRAINING
+     alignments at the ``--scales`` (default 1.1 and 1.2, both ways), whose footprint
+     overlap is >= 50 %, and the overlap of that alignment refined below a cell is too). The match ``radius`` and ``T`` are fixed on a survey of the TRAINING
      surfaces (the photo's left half, walls 1000 and 1001, with 8 OTHER unrelated photos:
      scikit-image's ``CALIBRATION_SAMPLES``) before any evaluation survey is looked at:
      the best pair-F1 there among the rules that flag no pair with an unrelated photo
      (:func:`calibrate_spatial`). The row ``oracle`` ranks
      partners by their true overlap: the most any ranking can recall at k (images with
      more than k true partners cap it);
-   - ROC-AUC over all pairs (score: minus the distance; spatial: the best agreement);
+   - ROC-AUC over all pairs (score: minus the distance; spatial: the best agreement,
+     before the overlap check);
    - ``dup_distr``: distractors in any predicted duplicate pair (stricter than removed);
    - images per second of the encoding (decode + forward pass; this machine's 2 shared
      cores, so compare within one run only) and the pipeline's search time per image
      (``summary.json``'s ``search_s``: candidates and distances, after encoding).
 
-4. Prints the Markdown table (means over surveys; distractor counts summed) and writes
-   ``OUT/results.json``.
+4. Prints the Markdown table (means over surveys; distractor counts summed), a second one
+   with the true overlap of every tag's false and missed duplicates (where its errors
+   lie: near the 0.5 boundary, or far from it), and writes ``OUT/results.json``.
 
 Example (``benchmarks/README_learned.md``)::
 
@@ -209,9 +211,10 @@ def best_f1(score: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
 def spatial_distance_matrix(cells: np.ndarray, radius: int, grid: CellGrid, scales: tuple[float, ...]
                             ) -> np.ndarray:
     """(N, N) cell disagreement in percent (``dedup.spatial``'s distance), from the best agreement."""
-    agreement = all_pairs_agreement(cells, radius, grid, min_share=0.5, scales=scales)
+    agreement, overlap = all_pairs_agreement(cells, radius, grid, min_share=0.5, scales=scales)
     # ceil(100 (1 - a)); the tolerance absorbs float error where 100 (n - m) / n is whole.
-    return np.ceil(MAX_DISTANCE * (1.0 - agreement) - 1e-9).astype(np.int64)
+    distance = np.ceil(MAX_DISTANCE * (1.0 - agreement) - 1e-9).astype(np.int64)
+    return np.where(overlap >= 0.5 - 1e-9, distance, MAX_DISTANCE)
 
 
 def calibrate_spatial(survey: Survey, cells: np.ndarray, grid: CellGrid, max_radius: int,
@@ -290,7 +293,7 @@ def spatial_rows(label: str, encoder: SpatialHashEncoder, survey: Survey, run: P
     deduplicate_folder(survey.folder / "images", precomputed, run, pairing="all", html_report=False,
                        progress=False)
     cells = unpack_cell_codes(rows_codes, encoder.grid)
-    agreement = all_pairs_agreement(cells, rule.radius, encoder.grid, scales=rule.scales)
+    agreement = all_pairs_agreement(cells, rule.radius, encoder.grid, scales=rule.scales)[0]
     row = {"bits_per_image": encoder.grid.total_bits, "images_per_s": speed,
            "auc": roc_auc(_upper(agreement), _upper(survey.truth))}
     for k in KS:
@@ -316,6 +319,25 @@ def dup_distractors(tag_dir: Path, survey: Survey) -> int:
             if row["duplicate"].strip().lower() in ("1", "true"):
                 found |= {Path(row[k]).name for k in ("path_a", "path_b")} & names
     return len(found)
+
+
+#: Bins of true overlap for the wrong decisions: false duplicates lie below 0.5, missed ones above.
+FALSE_BINS = (0.0, 0.01, 0.3, 0.4, 0.5)
+MISSED_BINS = (0.5, 0.6, 0.7, 1.0 + 1e-9)
+
+
+def error_overlaps(tag_dir: Path, survey: Survey) -> dict[str, list[int]]:
+    """True overlaps of the pipeline's false and missed duplicates, counted in bins."""
+    index = {p.name: k for k, p in enumerate(survey.paths)}
+    predicted = np.zeros(survey.overlap.shape, bool)
+    with (tag_dir / "pairs.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["duplicate"].strip().lower() in ("1", "true"):
+                a, b = index[Path(row["path_a"]).name], index[Path(row["path_b"]).name]
+                predicted[a, b] = predicted[b, a] = True
+    overlap, truth, flagged = _upper(survey.overlap), _upper(survey.truth), _upper(predicted)
+    return {"false": np.histogram(overlap[flagged & ~truth], FALSE_BINS)[0].tolist(),
+            "missed": np.histogram(overlap[truth & ~flagged], MISSED_BINS)[0].tolist()}
 
 
 def evaluate(args: argparse.Namespace) -> dict:
@@ -355,7 +377,8 @@ def evaluate(args: argparse.Namespace) -> dict:
                             "f1_listed": s["f1"],
                             "threshold": s["hash_threshold"], "distr_removed": s["n_distractors_removed"],
                             "distr_in_dup": dup_distractors(run / tag, survey), "n_true_pairs": s["n_true_pairs"],
-                            "n_distractors": s["n_distractors"], "search_ms": search_ms_per_image(run / tag)})
+                            "n_distractors": s["n_distractors"], "search_ms": search_ms_per_image(run / tag),
+                            "errors": error_overlaps(run / tag, survey)})
                 results["surveys"].setdefault(tag, {})[str(seed)] = row
     return results
 
@@ -380,7 +403,7 @@ def markdown_table(results: dict) -> str:
                  f"{_fmt(_mean([o['recall@10_cross'] for o in oracle]))} |" + " |" * 10)
     for tag, by_seed in results["surveys"].items():
         rows = list(by_seed.values())
-        m = {key: _mean([r[key] for r in rows]) for key in rows[0] if key not in ("threshold",)}
+        m = {key: _mean([r[key] for r in rows]) for key in rows[0] if key not in ("threshold", "errors")}
         removed = sum(r["distr_removed"] for r in rows)
         in_dup = sum(r["distr_in_dup"] for r in rows)
         total = sum(r["n_distractors"] for r in rows)
@@ -389,6 +412,20 @@ def markdown_table(results: dict) -> str:
                      f"{_fmt(m['f1_all'])} | {_fmt(m['f1_listed'])} | {_fmt(m['auc'])} | {removed}/{total} | "
                      f"{in_dup}/{total} | "
                      f"{_fmt(m['images_per_s'], 1)} | {_fmt(m['search_ms'], 1)} |")
+    return "\n".join(lines)
+
+
+def error_table(results: dict) -> str:
+    """True overlap of the wrong decisions per tag, summed over surveys."""
+    def span(bins: tuple, k: int) -> str:
+        return f"{bins[k]:g}-{min(bins[k + 1], 1.0):.2g}"
+    heads = [f"false {span(FALSE_BINS, k)}" for k in range(len(FALSE_BINS) - 1)]
+    heads += [f"missed {span(MISSED_BINS, k)}" for k in range(len(MISSED_BINS) - 1)]
+    lines = ["| tag | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
+    for tag, by_seed in results["surveys"].items():
+        false = np.sum([r["errors"]["false"] for r in by_seed.values()], axis=0)
+        missed = np.sum([r["errors"]["missed"] for r in by_seed.values()], axis=0)
+        lines.append(f"| {tag} | " + " | ".join(str(int(v)) for v in [*false, *missed]) + " |")
     return "\n".join(lines)
 
 
@@ -404,9 +441,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("the real photo is needed (its right half is the evaluation wall); pass --photo")
     args.out.mkdir(parents=True, exist_ok=True)
     results = evaluate(args)
-    table = markdown_table(results)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(table)
+    print(markdown_table(results))
+    print("\nTrue overlap of the false duplicates (< 0.5) and of the missed ones (>= 0.5), pairs summed "
+          "over the surveys:\n")
+    print(error_table(results))
     return 0
 
 

@@ -120,11 +120,13 @@ def spatial_rows(out: Path, seeds: list[int], rules: list[tuple[str, int, int, t
             survey = load_survey(out / f"survey{seed}")
             names = [p.name for p in survey.paths]
             cells = unpack_cell_codes(read_codes(out / f"runs{seed}" / tag, names), grid)
-            agreement = all_pairs_agreement(cells, radius, grid, scales=scales)
+            agreement, overlap = all_pairs_agreement(cells, radius, grid, scales=scales)
             upper = np.triu_indices(len(names), 1)
             true = agreement[upper][survey.truth[upper]]
-            passing = agreement[np.ix_(survey.distractor, ~survey.distractor)]
-            passing = np.sort(passing[passing >= 1 - threshold / MAX_DISTANCE])[::-1]
+            unrelated = np.ix_(survey.distractor, ~survey.distractor)
+            passing = agreement[unrelated][(agreement[unrelated] >= 1 - threshold / MAX_DISTANCE)
+                                           & (overlap[unrelated] >= 0.5)]
+            passing = np.sort(passing)[::-1]
             same, other = position_match_rates(cells, radius, survey.overlap, ~survey.distractor)
             listed = ", ".join(f"{a:.2f}" for a in passing) or "none"
             lines.append(f"| {tag} | {seed} | {radius}, {threshold} | {np.median(true):.2f} | {listed} | "

@@ -20,8 +20,9 @@ from mmselfsup_ext.apis import (SpatialHashEncoder, SpatialVoteRule, cell_grid, 
                                 spatial_candidates, spatial_overlaps, vote_rule)
 from mmselfsup_ext.dedup import deduplicate_folder
 from mmselfsup_ext.dedup.encoders import Encoder
-from mmselfsup_ext.hashing import (CellGrid, all_pairs_agreement, cell_distances, pack_cell_codes, shift_agreement,
-                                   shift_counts, unpack_cell_codes)
+from mmselfsup_ext.evaluation import overlap_ratio
+from mmselfsup_ext.hashing import (CellGrid, all_pairs_agreement, cell_distances, footprint_overlap, pack_cell_codes,
+                                   shift_agreement, shift_counts, unpack_cell_codes)
 
 TINY_SPATIAL = dict(
     model=dict(
@@ -93,7 +94,7 @@ def test_shift_counts_and_agreement_match_a_loop_over_shifts():
         table = [_count_at(match[p], 3, 4, dy, dx) for dy, dx in shifts]
         assert votes[p].tolist() == [v for v, _ in table] and shared.tolist() == [n for _, n in table]
     for min_share in (0.25, 0.5, 1.0):
-        agreement, shift, overlapped = shift_agreement(match, grid, min_share)
+        agreement, shift, overlapped, _ = shift_agreement(match, grid, min_share)
         for p in range(5):
             eligible = [(Fraction(int(v), n), n, s) for (v, n), s in
                         zip((_count_at(match[p], 3, 4, *s) for s in shifts), shifts) if n >= min_share * 12]
@@ -121,10 +122,12 @@ def test_shots_of_one_surface_at_two_scales_agree_under_a_scaled_alignment():
     a = _view_of_surface(surface, np.array([10.0 - 4.8 + 0.5, 10.0 - 4.8]), 1.2, grid)
     match = (_hamming_loops(a, b) == 0)[None]
     shifted = shift_agreement(match, grid, 0.5)[0][0]
-    agreement, alignment, shared = shift_agreement(match, grid, 0.5, scales=(1.1, 1.2))
+    agreement, alignment, shared, overlap = shift_agreement(match, grid, 0.5, scales=(1.1, 1.2))
     assert agreement[0] == 1.0 and alignment[0].tolist() == pytest.approx([1.2, 0.5, 0.0])
     assert shared[0] >= 32 and shifted < 0.6
-    assert all_pairs_agreement(np.stack([a, b]), 0, grid, scales=(1.2,))[0, 1] == 1.0
+    # b's footprint (8 x 8 units) lies inside a's (9.6 x 9.6, centre 0.5 unit off): all of b.
+    assert overlap[0] == pytest.approx(1.0)
+    assert all_pairs_agreement(np.stack([a, b]), 0, grid, scales=(1.2,))[0][0, 1] == 1.0
 
 
 def test_scaled_alignments_match_a_loop_over_their_definition():
@@ -134,7 +137,7 @@ def test_scaled_alignments_match_a_loop_over_their_definition():
     grid = CellGrid(3, 4, 8)
     match = rng.random((4, 12, 12)) < 0.3
     votes, shared = shift_counts(match, grid, scales=(1.25,))
-    _, alignment, _ = shift_agreement(match, grid, 1.0 / 12, scales=(1.25,))
+    _, alignment, _, _ = shift_agreement(match, grid, 1.0 / 12, scales=(1.25,))
     specs = {(r, dy, dx) for r in (1.0, 1.25, 0.8) for dy in np.arange(-2, 2.5, 0.5) for dx in np.arange(-3, 3.5, 0.5)
              if r != 1.0 or (dy == int(dy) and dx == int(dx))}
     table = {}
@@ -163,11 +166,12 @@ def test_all_pairs_agreement_equals_pairwise_agreement():
     grid = CellGrid(2, 3, 8)
     cells = rng.integers(0, 256, (4, 6, 1), dtype=np.uint8)
     cells[1, [0, 1, 3, 4]] = cells[0, [1, 2, 4, 5]]  # image 1 = image 0 shifted by one column
-    agreement = all_pairs_agreement(cells, 1, grid)
+    agreement, overlap = all_pairs_agreement(cells, 1, grid)
     for a in range(4):
         for b in range(4):
-            expected = 0.0 if a == b else shift_agreement((_hamming_loops(cells[a], cells[b]) <= 1)[None], grid)[0][0]
-            assert agreement[a, b] == pytest.approx(expected)
+            best, _, _, refined = shift_agreement((_hamming_loops(cells[a], cells[b]) <= 1)[None], grid)
+            assert agreement[a, b] == pytest.approx(0.0 if a == b else best[0])
+            assert overlap[a, b] == pytest.approx(0.0 if a == b else refined[0])
     assert agreement[0, 1] == 1.0  # the 4 cells the one-column shift overlaps all agree
 
 
@@ -241,12 +245,12 @@ def test_candidates_and_overlaps_follow_shared_cells():
     grid = CellGrid(8, 8, 64)
     bits = rng.random((4, 8, 8, 64)) < 0.5
     bits[1, :, :6] = bits[0, :, 2:]   # image 1 = image 0 shifted by 2 of 8 columns: 48 cells shared
-    bits[3, 4:] = bits[2, :4]         # image 3 shares the lower half of image 2: 32 cells
+    bits[3, 3:] = bits[2, :5]         # image 3 shows the top 5 rows of image 2 lower down: 40 cells
     rows = pack_cell_codes(bits)
     rule = SpatialVoteRule(radius=4, threshold=10)
     i, j, distance = spatial_candidates(rows, grid, rule, per_image=1)
     assert list(zip(i.tolist(), j.tolist(), distance.tolist())) == [(0, 1, 0), (2, 3, 0)]
-    np.testing.assert_allclose(spatial_overlaps(rows, grid, [0, 2, 0], [1, 3, 2], rule), [0.75, 0.5, 0.0])
+    np.testing.assert_allclose(spatial_overlaps(rows, grid, [0, 2, 0], [1, 3, 2], rule), [0.75, 0.625, 0.0])
 
 
 def test_vote_rule_comes_from_the_config(spatial_model):
@@ -260,3 +264,17 @@ def test_vote_rule_comes_from_the_config(spatial_model):
     outdated = SimpleNamespace(cfg=Config({**TINY_SPATIAL, "spatial_vote_rule": dict(radius=6, rho=0.4)}))
     with pytest.raises(ValueError, match="threshold"):
         vote_rule(outdated)
+
+
+def test_footprint_overlap_is_the_ground_truths_overlap_ratio():
+    # The overlap an alignment implies, against evaluation.overlap_ratio of the two footprints
+    # drawn in the second image's cell units: the first spans r h x r w around the centre + d.
+    rng = np.random.default_rng(9)
+    grid = CellGrid(6, 8, 8)
+    for r in (1.0, 1.2, 1 / 1.2, 1.1):
+        for dy, dx in rng.uniform(-7, 7, (20, 2)):
+            half = np.array([r * grid.height / 2, r * grid.width / 2])
+            first = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half[::-1] + (dx, dy)
+            second = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * np.array([grid.width / 2, grid.height / 2])
+            expected = overlap_ratio(first, second)
+            assert footprint_overlap(np.array([r, dy, dx]), grid) == pytest.approx(expected, abs=1e-9)

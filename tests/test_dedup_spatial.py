@@ -1,8 +1,9 @@
 """Spatial codes in the search: distances, overlap estimates, candidates and the pipeline.
 
 Expectations are independent of the implementation: distances from explicit loops over
-every shift and cell with Python integers (popcount of XOR, exact fractions), candidates
-from an exhaustive ranking of all pairs.
+every shift and cell with Python integers (popcount of XOR, exact fractions, the sub-cell
+refinement of the best shift in exact fractions too), candidates from an exhaustive
+ranking of all pairs.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from mmselfsup_ext.dedup import deduplicate_folder
 from mmselfsup_ext.dedup.encoders import EncodeResult
 from mmselfsup_ext.dedup.spatial import (HISTOGRAM_SOURCE, SpatialCodes, SpatialVoteRule, spatial_candidates, spatial_distances,
                                          spatial_overlaps, spatial_search)
-from mmselfsup_ext.hashing import CellGrid, pack_cell_codes, unpack_cell_codes
+from mmselfsup_ext.hashing import CellGrid, fewest_shared_cells, pack_cell_codes, shift_agreement, unpack_cell_codes
 
 GRID = CellGrid(4, 5, 16)
 
@@ -26,9 +27,9 @@ def _hamming(x: np.ndarray, y: np.ndarray) -> int:
     return bin(int.from_bytes(x.tobytes(), "big") ^ int.from_bytes(y.tobytes(), "big")).count("1")
 
 
-def _shift_table(a: np.ndarray, b: np.ndarray, radius: int, grid: CellGrid) -> list[tuple[int, int]]:
-    """(votes, shared) of every shift, cell by cell."""
-    table = []
+def _shift_table(a: np.ndarray, b: np.ndarray, radius: int, grid: CellGrid) -> dict[tuple[int, int], tuple[int, int]]:
+    """(votes, shared) of every shift (dy, dx), cell by cell, in row-major shift order."""
+    table = {}
     for dy in range(-grid.height + 1, grid.height):
         for dx in range(-grid.width + 1, grid.width):
             votes = shared = 0
@@ -37,31 +38,51 @@ def _shift_table(a: np.ndarray, b: np.ndarray, radius: int, grid: CellGrid) -> l
                     if 0 <= r + dy < grid.height and 0 <= c + dx < grid.width:
                         shared += 1
                         votes += _hamming(a[r * grid.width + c], b[(r + dy) * grid.width + c + dx]) <= radius
-            table.append((votes, shared))
+            table[dy, dx] = (votes, shared)
     return table
 
 
+def _best_shift(a, b, radius, grid, min_overlap):
+    """Best eligible shift, its (votes, shared) and its overlap refined by the parabola vertex."""
+    table = _shift_table(a, b, radius, grid)
+    least = Fraction(min_overlap).limit_denominator(1000)
+    eligible = [s for s, (_, shared) in table.items() if Fraction(shared, grid.cells) >= least]
+    best = max(eligible, key=lambda s: Fraction(*table[s]))  # max() keeps the first of equal ones
+    centre = Fraction(*table[best])
+    refined = []
+    for axis in (0, 1):
+        sides = []
+        for step in (-1, 1):
+            other = list(best)
+            other[axis] += step
+            sides.append(Fraction(*table[tuple(other)]) if tuple(other) in table else centre)
+        curvature = sides[0] - 2 * centre + sides[1]
+        vertex = sides[0] - sides[1] if curvature >= 0 else (sides[0] - sides[1]) / (2 * curvature)
+        vertex = 0 if curvature >= 0 else min(max(vertex, Fraction(-1, 2)), Fraction(1, 2))
+        refined.append(best[axis] + vertex)
+    overlap = (grid.height - abs(refined[0])) * (grid.width - abs(refined[1])) / Fraction(grid.cells)
+    return table[best], overlap
+
+
 def _distance_loops(a, b, radius, grid, min_overlap):
-    best = 100
-    for votes, shared in _shift_table(a, b, radius, grid):
-        if Fraction(shared, grid.cells) >= Fraction(min_overlap).limit_denominator(1000):
-            best = min(best, math.ceil(Fraction(100 * (shared - votes), shared)))
-    return best
+    (votes, shared), overlap = _best_shift(a, b, radius, grid, min_overlap)
+    if overlap < Fraction(min_overlap).limit_denominator(1000):
+        return 100
+    return math.ceil(Fraction(100 * (shared - votes), shared))
 
 
-def _overlap_loops(a, b, rule, grid):
-    ok = [shared for votes, shared in _shift_table(a, b, rule.radius, grid)
-          if Fraction(shared - votes, shared) * 100 <= rule.threshold]
-    return max(ok, default=0) / grid.cells
+def _overlap_loops(a, b, rule, grid, min_overlap=0.5):
+    (votes, shared), overlap = _best_shift(a, b, rule.radius, grid, min_overlap)
+    return float(overlap) if Fraction(shared - votes, shared) * 100 <= rule.threshold else 0.0
 
 
 @pytest.fixture(scope="module")
 def survey_rows() -> np.ndarray:
-    """8 images: 1 = 0 shifted by one column, 3 = lower half of 2 on top, 5 = 4 with noise, rest random."""
+    """8 images: 1 = 0 shifted by one column, 3 = lower 3 rows of 2 on top, 5 = 4 with noise, rest random."""
     rng = np.random.default_rng(0)
     bits = rng.random((8, GRID.height, GRID.width, GRID.bits)) < 0.5
     bits[1, :, :4] = bits[0, :, 1:]
-    bits[3, :2] = bits[2, 2:]
+    bits[3, :3] = bits[2, 1:]
     bits[5] = bits[4] ^ (rng.random(bits[4].shape) < 0.08)  # about 1.3 of 16 bits flipped per cell
     return pack_cell_codes(bits)
 
@@ -85,10 +106,21 @@ def test_overlap_estimate_and_distance_give_the_same_decision(survey_rows, scale
     i, j = np.triu_indices(len(survey_rows), 1)
     for radius in (1, 4):
         for threshold in (10, 40, 70):
-            estimate = spatial_overlaps(survey_rows, GRID, i, j, SpatialVoteRule(radius, threshold, scales))
             for min_overlap in (0.3, 0.5, 0.75):
+                estimate = spatial_overlaps(survey_rows, GRID, i, j, SpatialVoteRule(radius, threshold, scales),
+                                            min_overlap)
                 distance = spatial_distances(survey_rows, GRID, i, j, radius, min_overlap, scales)
                 np.testing.assert_array_equal(estimate >= min_overlap - 1e-12, distance <= threshold)
+
+
+def test_fewest_shared_cells_of_shifts_by_enumeration():
+    for min_overlap in (0.25, 0.5, 0.8, 1.0):
+        expected = min((GRID.height - abs(dy)) * (GRID.width - abs(dx))
+                       for dy in range(-GRID.height + 1, GRID.height) for dx in range(-GRID.width + 1, GRID.width)
+                       if (GRID.height - abs(dy)) * (GRID.width - abs(dx)) >= min_overlap * GRID.cells)
+        assert fewest_shared_cells(GRID, min_overlap) == expected
+    # A scaled alignment whose first image is the larger footprint shares fewer of its cells.
+    assert fewest_shared_cells(GRID, 0.5, (1.3,)) < fewest_shared_cells(GRID, 0.5)
 
 
 def test_planted_pairs_are_the_duplicates(survey_rows):
@@ -97,8 +129,9 @@ def test_planted_pairs_are_the_duplicates(survey_rows):
     d = spatial_distances(survey_rows, GRID, i, j, rule.radius)
     found = {(a, b) for a, b, x in zip(i.tolist(), j.tolist(), d.tolist()) if x <= rule.threshold}
     assert found == {(0, 1), (2, 3), (4, 5)}
+    # Chance matches of the neighbouring shifts move the refined overlaps a little.
     np.testing.assert_allclose(spatial_overlaps(survey_rows, GRID, [0, 2, 4, 0], [1, 3, 5, 6], rule),
-                               [0.8, 0.5, 1.0, 0.0])
+                               [0.8, 0.75, 1.0, 0.0], atol=0.05)
 
 
 @pytest.mark.parametrize("scales", [(), (1.2,)])
@@ -111,13 +144,17 @@ def test_candidates_are_the_closest_partners_of_each_image(survey_rows, scales):
         a, b = np.triu_indices(len(survey_rows), 1)
         dist = spatial_distances(survey_rows, GRID, a, b, rule.radius, scales=scales)
         cells = unpack_cell_codes(survey_rows, GRID)
-        needed = int(np.floor(rule.min_agreement * 0.5 * GRID.cells + 1e-9))
+        # Ranked by the disagreement of the best alignment, before the refined overlap is
+        # checked (shift_agreement of brute-force match matrices; itself tested on loops).
+        match = np.stack([[[_hamming(x, y) <= rule.radius for y in cells[q]] for x in cells[p]] for p, q in zip(a, b)])
+        rank = np.ceil(100 * (1 - shift_agreement(match, GRID, 0.5, scales)[0]) - 1e-9).astype(int)
+        needed = int(np.floor(rule.min_agreement * fewest_shared_cells(GRID, 0.5, scales) + 1e-9))
         proposed = [max(sum(any(_hamming(x, y) <= rule.radius for y in cells[q]) for x in cells[p]),
                         sum(any(_hamming(x, y) <= rule.radius for y in cells[p]) for x in cells[q])) >= needed
                     for p, q in zip(a, b)]
         keep = set()
         for image in range(len(survey_rows)):
-            mine = [(dist[k], int(b[k] if a[k] == image else a[k]), k) for k in range(len(a))
+            mine = [(rank[k], int(b[k] if a[k] == image else a[k]), k) for k in range(len(a))
                     if proposed[k] and image in (a[k], b[k])]
             keep |= {k for _, _, k in sorted(mine)[:per_image]}
         expected = sorted((int(a[k]), int(b[k]), int(dist[k])) for k in keep)

@@ -150,7 +150,7 @@ def test_spatial_candidates_with_verification_never_merge_unrelated_photos(mixed
     flagged, removed = _mixed_run(survey, tmp_path / "out", "--verify", "--candidates", "codes")
     assert not {name for pair in flagged for name in pair} & distractors
     assert not removed & distractors
-    # The learned candidates hold the overlapping shots: 0.981 of the true pairs verified here.
+    # The learned candidates hold the overlapping shots: 0.989 of the true pairs verified here.
     assert len(flagged & duplicates) >= 0.95 * len(duplicates), (len(flagged & duplicates), len(duplicates))
     assert tree_digest(survey / "images") == before
 
@@ -158,7 +158,7 @@ def test_spatial_candidates_with_verification_never_merge_unrelated_photos(mixed
 def test_codes_alone_never_merge_unrelated_photos(mixed_survey, tmp_path):
     survey, distractors, duplicates = mixed_survey
     flagged, removed = _mixed_run(survey, tmp_path / "out")
-    # The shipped model finds 0.920 of the true pairs here.
+    # The shipped model finds 0.898 of the true pairs here (237 of the 248 pairs it flags).
     assert len(flagged & duplicates) >= 0.85 * len(duplicates), (len(flagged & duplicates), len(duplicates))
     assert not {name for pair in flagged for name in pair} & distractors
 

@@ -3,20 +3,21 @@
 A spatial hash model gives every cell of an ``h x w`` grid its own code
 (:mod:`mmselfsup_ext.hashing.cell_codes`). Two shots of the same surface show it under one
 shift of the grid, and under that shift most of the cells they share carry matching codes
-(Hamming distance ``<= radius``). The *distance* of a pair is therefore the smallest share
-of disagreeing cells, in percent rounded up, over the shifts that overlap at least
-``min_overlap`` of the grid::
+(Hamming distance ``<= radius``). A pair's best alignment ``s*`` is the one with the
+smallest share of disagreeing cells among those whose footprint overlap is at least
+``min_overlap`` (``hashing.best_alignment``; a rule with ``scales`` also tries the grid at
+those relative scales: shots flown at different stand-offs). Whole-cell steps place ``s*``
+up to half a cell off, so its overlap is refined below a cell from the agreement of its
+neighbours, and the *distance* of a pair is::
 
-    distance = min over s with shared(s) >= min_overlap * cells of ceil(100 (shared(s) - votes(s)) / shared(s))
+    distance = ceil(100 (shared(s*) - votes(s*)) / shared(s*))   if refined overlap(s*) >= min_overlap
+               100                                                otherwise
 
-and a pair is a duplicate iff ``distance <= T``, the model's calibrated threshold
-(:class:`SpatialVoteRule`, kept in its config as ``spatial_vote_rule``). A rule with
-``scales`` also tries the grid at those relative scales (shots flown at different
-stand-offs; :mod:`mmselfsup_ext.hashing.cell_codes`), so ``s`` ranges over those
-alignments too. Equivalently, its
-*overlap estimate* (:func:`spatial_overlaps`: the largest overlap a shift implies whose cells
-agree to ``>= 100 - T`` percent) reaches ``min_overlap``. All arithmetic is on integers, so
-the two statements agree exactly.
+A pair is a duplicate iff ``distance <= T``, the model's calibrated threshold
+(:class:`SpatialVoteRule`, kept in its config as ``spatial_vote_rule``). Equivalently, its
+*overlap estimate* (:func:`spatial_overlaps`: the refined overlap of ``s*`` when its cells
+agree to ``>= 100 - T`` percent, else 0) reaches ``min_overlap``. The agreement test is on
+integers, so the two statements agree exactly.
 
 Candidates come from the same faiss :class:`~.retrieval.DescriptorIndex` as keypoint
 retrieval (cell codes play the descriptors), each image keeping its
@@ -30,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hashing import CellGrid, cell_distances, check_scales, shift_counts, unpack_cell_codes
+from ..hashing import (CellGrid, best_alignment, cell_distances, check_scales, fewest_shared_cells, shift_counts,
+                       unpack_cell_codes)
 from ..validation import check_int, check_number
 from .options import DedupOptions, resolve_options
 from .pairing import candidate_pairs, compile_group_regex, group_indices
@@ -150,7 +152,8 @@ def spatial_distances(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Seq
     radius : int
         Cell match radius.
     min_overlap : float
-        Only shifts overlapping at least this share of the grid count (in (0, 1]).
+        Only alignments whose footprint overlap is at least this count, and the refined
+        overlap of the best must reach it too (in (0, 1]).
     scales : sequence of float
         Relative scales tried besides the shifts (:class:`SpatialVoteRule`).
 
@@ -160,21 +163,36 @@ def spatial_distances(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Seq
         ``int64`` in 0 .. 100, one per pair.
     """
     check_number(min_overlap, "min_overlap", 0.0, 1.0, low_open=True)
-    cells, i, j = _check_pairs(rows, grid, i, j)
-    votes, shared = _pair_counts(cells, i, j, check_int(radius, "radius", minimum=0), grid, check_scales(scales))
-    eligible = shared * 1.0 >= min_overlap * grid.cells - 1e-9
+    disagree, wide_enough = _disagreement(rows, grid, i, j, check_int(radius, "radius", minimum=0), min_overlap,
+                                          check_scales(scales))
+    return np.where(wide_enough, disagree, MAX_DISTANCE)
+
+
+def _disagreement(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Sequence[int], radius: int,
+                  min_overlap: float, scales: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Percent of disagreeing cells under the best alignment ``(P,)``, and whether its refined overlap suffices."""
+    votes, shared, index, overlap = _best(rows, grid, i, j, radius, min_overlap, scales)
+    n, m = shared[index], votes[np.arange(len(index)), index]
     # ceil(100 (n - m) / n) in integers.
-    disagree = (MAX_DISTANCE * (shared - votes) + shared - 1) // shared
-    disagree = np.where(eligible, disagree, MAX_DISTANCE)
-    return disagree.min(axis=1) if len(i) else np.zeros(0, np.int64)
+    return ((MAX_DISTANCE * (n - m) + n - 1) // n).astype(np.int64), overlap >= min_overlap - 1e-9
+
+
+def _best(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Sequence[int], radius: int, min_overlap: float,
+          scales: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Votes ``(P, A)``, shared ``(A,)``, best alignment ``(P,)`` and its refined overlap ``(P,)``."""
+    cells, i, j = _check_pairs(rows, grid, i, j)
+    votes, shared = _pair_counts(cells, i, j, radius, grid, scales)
+    index, _, overlap = best_alignment(votes, grid, min_overlap, scales)
+    return votes, shared, index, overlap
 
 
 def spatial_overlaps(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Sequence[int],
-                     rule: SpatialVoteRule) -> np.ndarray:
+                     rule: SpatialVoteRule, min_overlap: float = 0.5) -> np.ndarray:
     """Overlap estimates of the pairs ``(i, j)`` by cell votes, in [0, 1].
 
-    The largest share of the grid that a shift overlaps while at most ``rule.threshold``
-    percent of the cells it overlaps disagree; 0 when no shift qualifies. A pair is a
+    The footprint overlap of the best alignment among those overlapping at least
+    ``min_overlap`` (module docstring), refined below a cell, when at most
+    ``rule.threshold`` percent of the cells it shares disagree; 0 otherwise. A pair is a
     duplicate under ``min_overlap`` iff its estimate is ``>= min_overlap``.
 
     Examples
@@ -184,10 +202,11 @@ def spatial_overlaps(rows: np.ndarray, grid: CellGrid, i: Sequence[int], j: Sequ
     >>> spatial_overlaps(rows, grid, [0], [1], SpatialVoteRule(radius=0, threshold=0)).tolist()
     [0.75]
     """
-    cells, i, j = _check_pairs(rows, grid, i, j)
-    votes, shared = _pair_counts(cells, i, j, rule.radius, grid, rule.scales)
-    agrees = MAX_DISTANCE * (shared - votes) <= rule.threshold * shared
-    return np.where(agrees, shared, 0).max(axis=1, initial=0) / grid.cells
+    check_number(min_overlap, "min_overlap", 0.0, 1.0, low_open=True)
+    votes, shared, index, overlap = _best(rows, grid, i, j, rule.radius, min_overlap, rule.scales)
+    n, m = shared[index], votes[np.arange(len(index)), index]
+    agrees = MAX_DISTANCE * (n - m) <= rule.threshold * n
+    return np.where(agrees, overlap, 0.0)
 
 
 def spatial_candidates(rows: np.ndarray, grid: CellGrid, rule: SpatialVoteRule, *,
@@ -197,7 +216,9 @@ def spatial_candidates(rows: np.ndarray, grid: CellGrid, rule: SpatialVoteRule, 
 
     The faiss index of every cell code proposes the pairs that share matching cells; a
     pair is proposed if at least as many of its cells match anywhere as a duplicate
-    needs under one shift (so no duplicate is lost); exact distances rank the proposals.
+    needs under one alignment (so no duplicate is lost); the agreement of their best
+    alignment ranks the proposals (the distance before the refined overlap is checked,
+    so a true pair whose overlap is underestimated stays a candidate for verification).
 
     Parameters
     ----------
@@ -215,7 +236,7 @@ def spatial_candidates(rows: np.ndarray, grid: CellGrid, rule: SpatialVoteRule, 
     Returns
     -------
     i, j, distance : ndarray
-        ``int64``, ``i < j``, sorted by ``(i, j)``.
+        ``int64``, ``i < j``, sorted by ``(i, j)``; distances as :func:`spatial_distances`.
     """
     check_int(per_image, "per_image", minimum=1)
     check_number(min_overlap, "min_overlap", 0.0, 1.0, low_open=True)
@@ -225,21 +246,27 @@ def spatial_candidates(rows: np.ndarray, grid: CellGrid, rule: SpatialVoteRule, 
     index = DescriptorIndex(grid.bits)
     index.add(ids, blocks)
     index.grow(ids, blocks)
-    # A duplicate has >= min_agreement * min_overlap * cells aligned votes, and every
-    # aligned vote is a distinct cell of the first image (under a scaled alignment too)
-    # with a match somewhere in the other.
-    needed = max(1, int(np.floor(rule.min_agreement * min_overlap * grid.cells + 1e-9)))
+    # A duplicate's best alignment shares at least the fewest cells of any alignment that
+    # overlaps >= min_overlap, and min_agreement of them vote; every aligned vote is a
+    # distinct cell of the first image (under a scaled alignment too) with a match
+    # somewhere in the other.
+    fewest = fewest_shared_cells(grid, min_overlap, rule.scales)
+    needed = max(1, int(np.floor(rule.min_agreement * fewest + 1e-9)))
     query, other, _ = index.surfaced_pairs(ids, blocks, rule.radius, min_count=needed)
     pairs = np.unique(np.sort(np.stack([query, other], axis=1), axis=1), axis=0)
     empty = np.zeros(0, np.int64)
     if not len(pairs):
         return empty, empty, empty
-    distance = spatial_distances(rows, grid, pairs[:, 0], pairs[:, 1], rule.radius, min_overlap, rule.scales)
-    # select_candidates keeps the strongest scores: closeness = 100 - distance.
+    disagree, wide_enough = _disagreement(rows, grid, pairs[:, 0], pairs[:, 1], rule.radius, min_overlap,
+                                          rule.scales)
+    # Partners are ranked by agreement alone: a true pair whose refined overlap falls just
+    # short stays a candidate (for keypoint verification) instead of dropping to the end.
+    # select_candidates keeps the strongest scores: closeness = 101 - disagreement.
     settings = RetrievalSettings(radius=rule.radius, min_votes=1, max_per_image=per_image)
-    i, j, closeness = select_candidates(pairs[:, 0], pairs[:, 1], MAX_DISTANCE + 1 - distance,
-                                        settings)
-    return i, j, MAX_DISTANCE + 1 - closeness
+    i, j, _ = select_candidates(pairs[:, 0], pairs[:, 1], MAX_DISTANCE + 1 - disagree, settings)
+    # pairs is sorted by (i, j) and holds every selected pair.
+    at = np.searchsorted(pairs[:, 0] * len(cells) + pairs[:, 1], i * len(cells) + j)
+    return i, j, np.where(wide_enough[at], disagree[at], MAX_DISTANCE)
 
 
 def spatial_search(codes: np.ndarray, paths: Sequence[str | os.PathLike], spatial: SpatialCodes,

@@ -1,6 +1,7 @@
 """Torch-free hashing toolkit: packed codes, classical hashes, Hamming search, Otsu."""
-from .cell_codes import (CellGrid, all_pairs_agreement, cell_distances, check_scales, pack_cell_codes, shift_agreement,
-                         shift_counts, unpack_cell_codes)
+from .cell_codes import (CellGrid, all_pairs_agreement, best_alignment, cell_distances, check_scales,
+                         fewest_shared_cells, footprint_overlap, pack_cell_codes, shift_agreement, shift_counts,
+                         unpack_cell_codes)
 from .classical import CLASSICAL_METHODS, classical_hash, classical_tag, min_decode_size
 from .codes import codes_to_hex, hex_to_codes, pack_bits, unpack_bits
 from .hamming import (
@@ -19,12 +20,15 @@ __all__ = [
     "CellGrid",
     "RADIUS_METHODS",
     "all_pairs_agreement",
+    "best_alignment",
     "cell_distances",
     "check_scales",
     "classical_hash",
     "classical_tag",
     "codes_to_hex",
     "distance_histogram",
+    "fewest_shared_cells",
+    "footprint_overlap",
     "dkw_epsilon",
     "hex_to_codes",
     "histogram_and_radius_pairs",

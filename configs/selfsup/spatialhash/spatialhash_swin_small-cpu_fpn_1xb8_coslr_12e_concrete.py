@@ -22,5 +22,6 @@ param_scheduler = [
          end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs)
-# Fixed by benchmarks/learned.py on the training-surface survey (pair-F1 there 0.774).
+# Fixed by benchmarks/learned.py on the training-surface survey (pair-F1 there 0.774), before
+# the overlap was refined below a cell (2026-12-03); not recalibrated since.
 spatial_vote_rule = dict(radius=14, threshold=73)

@@ -63,5 +63,6 @@ randomness = dict(seed=0)
 # When the cell codes of the model this config trains make two images duplicates
 # (mmselfsup_ext.dedup.spatial: at most `threshold` percent of the cells they share under
 # their best shift differ by more than `radius` bits): fixed by benchmarks/learned.py on a
-# survey of the training surfaces (printed there; pair-F1 0.763).
+# survey of the training surfaces (printed there; pair-F1 0.763), before the overlap was
+# refined below a cell (2026-12-03); this checkpoint was not recalibrated since.
 spatial_vote_rule = dict(radius=14, threshold=73)
