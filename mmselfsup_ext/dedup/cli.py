@@ -84,7 +84,8 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
     search.add_argument("--threshold", type=_threshold, default="otsu", metavar="otsu|INT",
                         help="duplicate iff Hamming distance <= T; 'otsu' (default) picks T "
                              "per group (spatial codes: distance = %% of disagreeing shared "
-                             "cells, and the default is the model's calibrated T)")
+                             "cells, 100 when the overlap they imply is below --min-overlap, "
+                             "and the default is the model's calibrated T)")
     search.add_argument("--otsu-on", choices=OTSU_SOURCES, default=None,
                         help="--pairing all only: Otsu on k-nearest-neighbour distances "
                              "(default, knn) or on all pair distances")

@@ -216,7 +216,7 @@ def _tag_section(outcome: TagOutcome, files: list[Path], thumbs: dict[str, str |
     png = histogram_png(outcome.search.histogram, s["threshold"],
                         f"{outcome.tag}: {s['histogram_source'].replace('_', ' ')}",
                         s["thresholds"],
-                        xlabel=("disagreeing shared cells (%)"
+                        xlabel=("disagreeing shared cells (%; 100: overlap below min_overlap)"
                                 if s["histogram_source"] == HISTOGRAM_SOURCE else "Hamming distance"))
     rule = (f'duplicate iff verified overlap &ge; {s["min_overlap"]}; '
             f'{s["n_unverifiable"]} of {s["n_verified"]} verified pairs unverifiable'
