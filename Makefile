@@ -50,6 +50,12 @@ demo: $(STAMP)
 		--out $(DEMO_DIR)/survey_spatial
 	$(PY) tools/score_dedup.py $(DEMO_DIR)/survey_window $(DEMO_DIR)/survey_retrieval \
 		$(DEMO_DIR)/survey_spatial --ground-truth $(DEMO_DIR)/survey/ground_truth.json
+	@echo "--- every real surface in ../shared/data (each photo tiled into a wall, shots downsampled 2x):"
+	@echo "--- candidate recall against verifying the true pairs, F1, selection against the ideal"
+	@if $(PY) -c "import sys; from mmselfsup_ext.evaluation import shared_photos; sys.exit(not shared_photos())"; then \
+		$(PY) benchmarks/real_surfaces.py --out $(DEMO_DIR)/real_surfaces --scales 2 --walls 1 \
+			--orders shuffled --exhaustive-max 0; \
+	else echo "(no real photos in ../shared/data on this machine: skipped)"; fi
 	@echo "Reports: $(DEMO_DIR)/classical/report.html $(DEMO_DIR)/deep/report.html" \
 		"$(DEMO_DIR)/verified/report.html $(DEMO_DIR)/survey_retrieval/report.html" \
 		"$(DEMO_DIR)/survey_spatial/report.html"

@@ -202,6 +202,75 @@ def test_degenerate_homographies_are_rejected(transform):
     assert result.overlap == 0.0
 
 
+@pytest.mark.parametrize("target", ["one_point", "collinear", "zero_scale_similarity"])
+def test_singular_fits_are_failed_verifications(target):
+    """Matches onto one point or one line give a singular model: no homography, no error."""
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(0, 1000, (300, 2))
+    mapped = {
+        "one_point": np.tile([[500.0, 500.0]], (len(pts), 1)),
+        "collinear": np.c_[pts[:, 0], np.full(len(pts), 300.0)],
+        "zero_scale_similarity": pts * 1e-9 + 200,
+    }[target]
+    fa = synthetic_features(pts)
+    fb = ImageFeatures(mapped.astype(np.float32), fa.descriptors, fa.size, fa.size)
+    result = verify_pair(fa, fb)
+    assert result.status == "no_homography"
+    assert result.overlap == 0.0
+    assert result.homography is None
+
+
+@pytest.mark.parametrize("fitted", [
+    [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]],    # rank 2
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]],    # w = 0 everywhere
+    [[np.nan, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+    [[np.inf, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+])
+def test_singular_or_nan_model_from_the_robust_fit_is_no_homography(monkeypatch, fitted):
+    """Whatever matrix the robust fit returns, the pair fails cleanly (issue #24, case 0)."""
+    from mmselfsup_ext.dedup.verify import pairs as pairs_module
+
+    pts = np.random.default_rng(4).uniform(0, 1000, (300, 2))
+    fa = synthetic_features(pts)
+    everyone = np.ones((len(pts), 1), np.uint8)
+    monkeypatch.setattr(pairs_module.cv2, "findHomography",
+                        lambda *a, **k: (np.array(fitted, dtype=np.float64), everyone))
+    # The fallback similarity fit degenerates too: zero scale.
+    monkeypatch.setattr(pairs_module.cv2, "estimateAffinePartial2D",
+                        lambda *a, **k: (np.zeros((2, 3)), everyone))
+    result = verify_pair(fa, fa)
+    assert (result.status, result.overlap, result.homography) == ("no_homography", 0.0, None)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_verification_never_raises_on_arbitrary_matches(seed):
+    """Random (often degenerate) correspondences: every outcome is a valid Verification."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(30, 200))
+    size = (int(rng.integers(16, 2000)), int(rng.integers(16, 2000)))
+    pts = rng.uniform(0, 1, (n, 2)) * size
+    kind = seed % 4
+    if kind == 0:    # a random projective map, often far from a camera motion
+        h = np.eye(3) + rng.normal(0, 0.5, (3, 3)) * [[1, 1, 100], [1, 1, 100], [1e-3, 1e-3, 0]]
+        image = np.c_[pts, np.ones(n)] @ h.T
+        mapped = image[:, :2] / np.where(np.abs(image[:, 2:]) < 1e-9, 1e-9, image[:, 2:])
+    elif kind == 1:  # a few distinct targets, repeated
+        mapped = rng.uniform(0, 1, (3, 2))[rng.integers(0, 3, n)] * size
+    elif kind == 2:  # pure noise
+        mapped = rng.uniform(0, 1, (n, 2)) * size
+    else:            # huge coordinates
+        mapped = pts * 1e7
+    fa = synthetic_features(pts, size=size, seed=seed)
+    fb = ImageFeatures(mapped.astype(np.float32), fa.descriptors, size, size)
+    result = verify_pair(fa, fb)
+    assert result.status in ("ok", "no_homography")
+    assert 0.0 <= result.overlap <= 1.0
+    if result.status == "ok":
+        assert np.all(np.isfinite(result.homography))
+    else:
+        assert result.homography is None
+
+
 def test_extract_features_reduces_size_and_accepts_pil(surface):
     shot = surface[:480, :960]
     features = extract_features(Image.fromarray(shot), max_side=320, n_features=500)

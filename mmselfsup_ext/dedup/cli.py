@@ -26,6 +26,7 @@ from ..validation import one_line
 from .actions import ActionReport, copy_unique, move_duplicates, undo_move
 from .cache import CachedEncodeResult
 from .encoders import Encoder
+from .coverage import MIN_COVERAGE
 from .grouping import KEEP_MODES, KEEP_POLICIES
 from .options import CANDIDATE_SOURCES, DedupOptions
 from .pairing import PAIRING_MODES
@@ -103,9 +104,9 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
                              "show --min-coverage of it; cover (default without): remove an "
                              "image only if a kept image is its duplicate; component: one image "
                              "per duplicate group (paper)")
-    search.add_argument("--min-coverage", type=number_in(0.0, 1.0, low_open=True), default=0.99,
+    search.add_argument("--min-coverage", type=number_in(0.0, 1.0, low_open=True), default=MIN_COVERAGE,
                         metavar="F", help="--keep-mode coverage: share of a removed image the "
-                                          "kept ones must show (default 0.99)")
+                                          f"kept ones must show (default {MIN_COVERAGE})")
     verify = parser.add_argument_group(
         "geometric verification (judge hash candidates by their measured overlap)")
     verify.add_argument("--verify", action="store_true",

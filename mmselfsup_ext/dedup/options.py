@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..fileio import IMAGE_EXTENSIONS
 from ..validation import check_choice, check_int, check_number
+from .coverage import MIN_COVERAGE
 from .grouping import KEEP_MODES, KEEP_POLICIES
 from .pairing import PAIRING_MODES, compile_group_regex
 from .threshold import OTSU_SOURCES, parse_threshold
@@ -72,7 +73,7 @@ class DedupOptions:
         ``min_coverage`` of it; ``cover`` (default without): remove an image only if
         a kept image is its duplicate; ``component``: one image per connected
         group (the paper).
-    min_coverage : float, default 0.99
+    min_coverage : float, default 0.985
         ``coverage`` mode: share of a removed image the kept ones must show.
     verify : bool, default False
         Judge candidate pairs by their geometrically verified overlap.
@@ -129,7 +130,7 @@ class DedupOptions:
     report_radius: int | None = None
     keep: str = "first"
     keep_mode: str | None = None
-    min_coverage: float = 0.99
+    min_coverage: float = MIN_COVERAGE
     verify: bool = False
     min_overlap: float = 0.5
     verify_max_side: int = 640

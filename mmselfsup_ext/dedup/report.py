@@ -24,7 +24,7 @@ from ..fileio.loading import UnreadableImageError, load_image
 from .results import DedupRun, TagOutcome
 from .spatial import HISTOGRAM_SOURCE
 from .summary import run_rows
-from .verify.geometry import warp_outline
+from .verify.geometry import invert_homography, warp_outline
 from .writers import atomic_write_text
 
 __all__ = ["MAX_GROUPS", "MAX_THUMBS_PER_GROUP", "THUMB_SIZE", "histogram_png",
@@ -148,9 +148,10 @@ def _projections(outcome: TagOutcome) -> dict[tuple[int, int], np.ndarray]:
     search = outcome.search
     found: dict[tuple[int, int], np.ndarray] = {}
     for a, b, h in zip(search.i.tolist(), search.j.tolist(), search.homography):
-        if np.all(np.isfinite(h)):
+        back = invert_homography(h)
+        if back is not None:
             found[(a, b)] = h
-            found[(b, a)] = np.linalg.inv(h)
+            found[(b, a)] = back
     return found
 
 

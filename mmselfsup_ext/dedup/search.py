@@ -36,6 +36,7 @@ from .state import STATUS_CODES, SurveyState
 from .threshold import (all_pairs_histogram, candidate_histogram, combined_threshold,
                         resolve_threshold)
 from .verify import FeatureStore, verify_pairs
+from .verify.geometry import invert_homographies
 
 __all__ = ["default_report_radius", "feature_candidates", "find_duplicates",
            "verification_candidates", "verify_search"]
@@ -330,9 +331,8 @@ def verify_search(search: DuplicateSearch, codes: np.ndarray, i: np.ndarray, j: 
     inliers = np.array([r[1] for r in rows], dtype=np.int64)
     status = np.array([STATUS_CODES[r[2]] for r in rows], dtype="<U13")
     homography = np.array([r[3] for r in rows], dtype=np.float64).reshape(-1, 3, 3)
-    for p in np.flatnonzero(flip & np.isfinite(homography).all(axis=(1, 2))):
-        homography[p] = np.linalg.inv(homography[p])
-        homography[p] /= homography[p][2, 2]
+    if flip.any():
+        homography[flip] = invert_homographies(homography[flip])
     distance = pair_distances(codes, i, j) if i.size else np.zeros(0, np.int64)
     # NaN >= x is False: an unverifiable pair is never removed on.
     return replace(search, i=i, j=j, distance=np.asarray(distance, dtype=np.int64),

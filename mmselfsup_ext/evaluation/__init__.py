@@ -3,6 +3,7 @@
 - :mod:`.surfaces`: procedural concrete walls and real photos (train/eval halves).
 - :mod:`.flight`: serpentine flights with known footprints -> shots + ground_truth.json.
 - :mod:`.survey`: several walls and passes, distractors, shuffled names -> the hard cases.
+- :mod:`.real_surveys`: every real photo in the shared data, tiled into walls at a scale.
 - :mod:`.geometry`: convex clipping, overlap ratios, coverage rasters.
 - :mod:`.scoring`: pair precision/recall/F1/AUC, dedup rates, coverage retained per wall,
   the ideal coverage-preserving choice.
@@ -12,10 +13,11 @@ from .flight import FlightPlan, FlightResult, ShotJitter, render_shot, simulate_
 from .geometry import (CoverageGrid, clip_convex, intersection_area, is_convex, overlap_ratio,
                        pairwise_overlaps, polygon_area)
 from .perturbations import PERTURBATIONS
+from .real_surveys import photo_label, scaled_walls, shared_photos
 from .scoring import (GroundTruth, WallCoverage, format_table, load_ground_truth, roc_auc,
                       score_dedup)
 from .surfaces import (REGIONS, Surface, load_photo, procedural_concrete, region_bounds,
-                       shared_photo)
+                       shared_data_dir, shared_photo)
 from .survey import PASS_PRESETS, pass_from_spec, simulate_survey, survey_walls
 
 __all__ = [
@@ -38,13 +40,17 @@ __all__ = [
     "overlap_ratio",
     "pairwise_overlaps",
     "pass_from_spec",
+    "photo_label",
     "polygon_area",
     "procedural_concrete",
     "region_bounds",
     "render_shot",
     "roc_auc",
+    "scaled_walls",
     "score_dedup",
+    "shared_data_dir",
     "shared_photo",
+    "shared_photos",
     "simulate_flight",
     "simulate_survey",
     "survey_walls",

@@ -19,19 +19,26 @@ REGIONS = ("train", "eval", "full")
 PHOTO_ENV = "CONCRETE_PHOTO"
 
 
+def shared_data_dir() -> Path | None:
+    """The project's shared data folder (``shared/data`` beside the checkout), if present."""
+    # <checkout>/mmselfsup_ext/evaluation/surfaces.py -> <checkout>/../shared/data
+    candidate = Path(__file__).resolve().parents[3] / "shared" / "data"
+    return candidate if candidate.is_dir() else None
+
+
 def shared_photo() -> Path | None:
     """The real concrete inspection photo, if this machine has it; else ``None``.
 
-    ``$CONCRETE_PHOTO`` when set, otherwise ``shared/data/concrete_h0_l2.jpg`` beside
-    the repository checkout (the project's shared data folder). Benchmarks, tools and
-    tests fall back to procedural walls when it is absent, so a fresh clone runs.
+    ``$CONCRETE_PHOTO`` when set, otherwise ``concrete_h0_l2.jpg`` in
+    :func:`shared_data_dir`. Benchmarks, tools and tests fall back to procedural walls
+    when it is absent, so a fresh clone runs.
     """
     override = os.environ.get(PHOTO_ENV)
     if override:
         return Path(override) if Path(override).is_file() else None
-    # <checkout>/mmselfsup_ext/evaluation/surfaces.py -> <checkout>/../shared/data
-    candidate = Path(__file__).resolve().parents[3] / "shared" / "data" / "concrete_h0_l2.jpg"
-    return candidate if candidate.is_file() else None
+    folder = shared_data_dir()
+    candidate = folder / "concrete_h0_l2.jpg" if folder is not None else None
+    return candidate if candidate is not None and candidate.is_file() else None
 
 
 @dataclass(frozen=True)

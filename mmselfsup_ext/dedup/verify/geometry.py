@@ -17,6 +17,56 @@ def outline(size: tuple[int, int]) -> np.ndarray:
     return np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
 
 
+#: Smallest |det| / (product of the row norms) of a usable homography (1 for a pure
+#: rotation, 0 for a singular map; scale-free, unlike the determinant itself).
+MIN_HADAMARD = 1e-12
+
+
+def _usable(h: np.ndarray) -> np.ndarray:
+    """Per map of ``(P, 3, 3)``: finite, a non-zero ``[2, 2]`` entry and not near-singular."""
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(h).all(axis=(1, 2))
+        safe = np.where(finite[:, None, None], h, np.eye(3))
+        norms = np.sqrt((safe * safe).sum(axis=2)).prod(axis=1)
+        ratio = np.abs(np.linalg.det(safe)) / np.where(norms > 0, norms, 1.0)
+    return finite & (np.abs(safe[:, 2, 2]) > 1e-12) & (norms > 0) & (ratio > MIN_HADAMARD)
+
+
+def normalize_homographies(h: np.ndarray) -> np.ndarray:
+    """Maps of ``(P, 3, 3)`` scaled so ``[2, 2] == 1``; NaN where a map is non-finite or
+    singular (a degenerate fit: collinear or repeated points, a zero scale).
+
+    Callers treat NaN as "no homography", so one pair never ends a run.
+    """
+    h = np.asarray(h, dtype=np.float64).reshape(-1, 3, 3)
+    ok = _usable(h)
+    out = np.full_like(h, np.nan)
+    out[ok] = h[ok] / h[ok][:, 2:, 2:]
+    return out
+
+
+def invert_homographies(h: np.ndarray) -> np.ndarray:
+    """Inverses of ``(P, 3, 3)`` maps, scaled so ``[2, 2] == 1``; NaN where there is none."""
+    h = normalize_homographies(h)
+    ok = _usable(h)
+    out = np.full_like(h, np.nan)
+    if ok.any():
+        out[ok] = normalize_homographies(np.linalg.inv(h[ok]))
+    return out
+
+
+def normalize_homography(h: np.ndarray) -> np.ndarray | None:
+    """One map of :func:`normalize_homographies`, or None where it gives NaN."""
+    out = normalize_homographies(h)[0]
+    return out if np.isfinite(out).all() else None
+
+
+def invert_homography(h: np.ndarray) -> np.ndarray | None:
+    """The inverse of one map (:func:`invert_homographies`), or None if there is none."""
+    out = invert_homographies(h)[0]
+    return out if np.isfinite(out).all() else None
+
+
 def warp_outline(h: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
     """Image of the outline under ``h``, or None if it is not a convex, same-handed quad."""
     corners = np.c_[outline(size), np.ones(4)] @ h.T

@@ -12,7 +12,8 @@ from tqdm import tqdm
 
 from .features import ImageFeatures
 from ...evaluation.geometry import polygon_area
-from .geometry import clip_to_rect, hull_area, overlap_fraction, plausible, warp_outline
+from .geometry import (clip_to_rect, hull_area, invert_homography, normalize_homography,
+                       overlap_fraction, plausible, warp_outline)
 from .matching import ratio_matches
 
 STATUSES = ("ok", "no_homography", "unverifiable")
@@ -120,21 +121,30 @@ def verify_pair(fa: ImageFeatures | None, fb: ImageFeatures | None, ratio: float
     if len(ia) < min_inliers:
         return Verification(0.0, 0, "no_homography")
     src, dst = fa.keypoints[ia], fb.keypoints[ib]
-    h_red, mask = cv2.findHomography(src, dst, ESTIMATORS[estimator], ransac_threshold,
-                                     maxIters=5000, confidence=0.999)
+    try:
+        h_red, mask = cv2.findHomography(src, dst, ESTIMATORS[estimator], ransac_threshold,
+                                         maxIters=5000, confidence=0.999)
+    except cv2.error:  # degenerate point sets can trip OpenCV's own checks
+        return Verification(0.0, 0, "no_homography")
     inliers = 0 if mask is None else int(mask.sum())
     if h_red is None or inliers < min_inliers:
         return Verification(0.0, inliers, "no_homography")
     model, h = "homography", _lift(h_red, fa, fb)
-    if _support(src[mask.ravel() > 0], h, fa, fb) < min_support:
-        sim, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
-                                                ransacReprojThreshold=ransac_threshold)
+    if h is None or _support(src[mask.ravel() > 0], h, fa, fb) < min_support:
+        try:
+            sim, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
+                                                    ransacReprojThreshold=ransac_threshold)
+        except cv2.error:
+            return Verification(0.0, inliers, "no_homography")
         inliers = 0 if mask is None else int(mask.sum())
         if sim is None or inliers < min_inliers:
             return Verification(0.0, inliers, "no_homography")
         model, h = "similarity", _lift(np.vstack([sim, [0.0, 0.0, 1.0]]), fa, fb)
+    back = None if h is None else invert_homography(h)
+    if back is None:  # a degenerate fit (collinear points, zero scale): no model
+        return Verification(0.0, inliers, "no_homography")
     quad_b = warp_outline(h, fa.original_size)
-    quad_a = warp_outline(np.linalg.inv(h), fb.original_size)
+    quad_a = warp_outline(back, fb.original_size)
     if (quad_a is None or quad_b is None or not plausible(
             h, fa.original_size, fb.original_size, max_scale, max_anisotropy)):
         return Verification(0.0, inliers, "no_homography")
@@ -143,15 +153,17 @@ def verify_pair(fa: ImageFeatures | None, fb: ImageFeatures | None, ratio: float
     return Verification(float(np.clip(overlap, 0.0, 1.0)), inliers, "ok", model, h)
 
 
-def _lift(h_red: np.ndarray, fa: ImageFeatures, fb: ImageFeatures) -> np.ndarray:
-    """Map between reduced grids -> map between original pixels: S_b H S_a^-1."""
-    h = fb.to_original() @ h_red @ np.linalg.inv(fa.to_original())
-    return h / h[2, 2]
+def _lift(h_red: np.ndarray, fa: ImageFeatures, fb: ImageFeatures) -> np.ndarray | None:
+    """Map between reduced grids -> map between original pixels: S_b H S_a^-1 (None: singular)."""
+    with np.errstate(all="ignore"):  # a degenerate fit's NaN or inf entries: None below
+        lifted = fb.to_original() @ h_red @ np.linalg.inv(fa.to_original())
+    return normalize_homography(lifted)
 
 
 def _support(points_a: np.ndarray, h: np.ndarray, fa: ImageFeatures, fb: ImageFeatures) -> float:
     """Fraction of the overlap region claimed by ``h`` (in A) covered by the inlier hull."""
-    claimed = warp_outline(np.linalg.inv(h), fb.original_size)
+    back = invert_homography(h)
+    claimed = None if back is None else warp_outline(back, fb.original_size)
     if claimed is None:
         return 0.0
     region = polygon_area(clip_to_rect(claimed, fa.original_size))
