@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from mmselfsup_ext.dedup.encoders import EncodeResult
 from mmselfsup_ext.fileio.loading import UnreadableImageError, load_image
-from mmselfsup_ext.engine.config import ConfigError, load_config
+from mmselfsup_ext.engine.config import ConfigError, config_from_literal_text, load_config
 from mmselfsup_ext.hashing import CellGrid, pack_bits, pack_cell_codes
 from mmselfsup_ext.models.algorithms.simclr import SimCLR
 from mmselfsup_ext.models.algorithms.swin_fpn_hashclr import SwinFpnHashCLR
@@ -117,10 +117,8 @@ def _config_from_checkpoint(checkpoint: str | os.PathLike) -> Config:
     text = meta.get("cfg") if isinstance(meta, dict) else None
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"checkpoint {str(checkpoint)!r} embeds no config; pass its CONFIG file as well")
-    try:
-        return Config.fromstring(text, ".py")
-    except Exception as exc:  # the embedded text is user code like any config file
-        raise ConfigError(f"cannot read the config embedded in {str(checkpoint)!r}: {type(exc).__name__}: {exc}") from None
+    # Parsed as data, never executed: a checkpoint is a file anyone may have edited.
+    return config_from_literal_text(text, f"the config embedded in {str(checkpoint)!r}")
 
 
 def init_model(

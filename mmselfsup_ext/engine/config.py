@@ -1,6 +1,7 @@
 """Config loading for the command-line tools, with one-line errors for bad input."""
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any
 
 from mmengine.config import Config, DictAction
 
-__all__ = ["ConfigError", "load_config", "parse_cfg_options"]
+__all__ = ["ConfigError", "config_from_literal_text", "load_config", "parse_cfg_options"]
 
 
 class ConfigError(ValueError):
@@ -112,3 +113,67 @@ def load_config(path: str | os.PathLike, cfg_options: Mapping[str, Any] | None =
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"--cfg-options do not fit the config: {exc}") from None
     return cfg
+
+
+def _literal(node: ast.expr) -> Any:
+    """The value of a data-only expression: constants, containers and ``dict(key=...)``."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal(item) for item in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return {_literal(key): _literal(value) for key, value in zip(node.keys, node.values)}
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict"
+            and not node.args and all(item.arg is not None for item in node.keywords)):
+        return {item.arg: _literal(item.value) for item in node.keywords}
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
+            and isinstance(node.operand, ast.Constant)
+            and type(node.operand.value) in (int, float)):
+        value = node.operand.value
+        return -value if isinstance(node.op, ast.USub) else value
+    raise ValueError(f"line {node.lineno}: {ast.unparse(node)[:60]!r} is not plain data")
+
+
+def config_from_literal_text(text: str, source: str = "<text>") -> Config:
+    """Read a config written as plain data, without executing any of it.
+
+    mmengine embeds a checkpoint's training config as the text of a Python file. A
+    checkpoint is data that anyone may have edited, so this accepts only what mmengine
+    writes there: ``name = value`` lines whose values are constants, lists, tuples,
+    ``{...}`` and ``dict(key=value, ...)``. A call, import, name or operator anywhere is
+    refused instead of run.
+
+    Parameters
+    ----------
+    text : str
+        The config text, e.g. a checkpoint's ``meta['cfg']``.
+    source : str
+        What to call the text in error messages.
+
+    Returns
+    -------
+    mmengine.config.Config
+
+    Raises
+    ------
+    ConfigError
+        If the text is not valid Python or holds anything but plain data.
+
+    Examples
+    --------
+    >>> config_from_literal_text("model = dict(type='X', depth=-1)").model.depth
+    -1
+    """
+    try:
+        tree = ast.parse(text)
+        values: dict[str, Any] = {}
+        for statement in tree.body:
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name)):
+                raise ValueError(f"line {statement.lineno}: only 'name = value' lines are read")
+            values[statement.targets[0].id] = _literal(statement.value)
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        raise ConfigError(f"{source} is not a plain-data config, so it is not run ({exc}); "
+                          "pass its CONFIG file instead") from None
+    return Config(values)
