@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Manifest-signing keys (dedup/manifest.py) go to a folder of this test session, never
+# to the user's ~/.config; subprocesses inherit it.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="mmselfsup-test-config-")
 
 from mmselfsup_ext.evaluation import shared_photo
 

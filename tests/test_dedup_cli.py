@@ -69,6 +69,10 @@ BAD_ARGUMENTS = [
     (["{folder}", "--copy-unique-to", "{tmp}/u"], "--act-on"),
     (["{folder}", "--methods", "phash", "--copy-unique-to", "{folder}/unique"],
      "inside the input folder"),
+    # Issue 24 case 5: an output inside the input would be read as photos next run.
+    (["{folder}", "--out", "{folder}/reports"], "lies inside the input folder"),
+    (["--undo", "{tmp}/m.json", "--restore-to", "{tmp}/missing"], "does not exist"),
+    (["{folder}", "--restore-to", "{tmp}"], "--restore-to goes with --undo"),
     (["{folder}", "--out", "{folder}"], "input folder itself"),
     (["--undo", "{tmp}/no_manifest.json"], "does not exist"),
     (["{folder}", "--undo", "{tmp}/m.json"], "--undo runs alone"),
@@ -170,7 +174,9 @@ def test_undo_of_an_edited_manifest_never_touches_files_outside(tmp_path, capsys
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     outside_before = tree_digest(outside)
 
-    status = _load_main()(["--undo", str(manifest_path)])
+    # Edited, the manifest no longer verifies: undo needs the folder confirmed, and
+    # within it each entry is still bounded.
+    status = _load_main()(["--undo", str(manifest_path), "--restore-to", str(photos)])
     captured = capsys.readouterr()
     assert status == 1, captured.err  # a conflict, reported
     assert tree_digest(outside) == outside_before
@@ -194,3 +200,96 @@ def test_undo_needs_the_manifests_source_folder(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "does not name the folder" in err and err.count("\n") == 1
     assert not (tmp_path / "photos" / "a.jpg").exists()
+
+
+def _two_photo_move(tmp_path: Path) -> tuple[Path, Path, Path]:
+    photos, dups, elsewhere = tmp_path / "photos", tmp_path / "dups", tmp_path / "elsewhere"
+    photos.mkdir()
+    elsewhere.mkdir()
+    (photos / "a.jpg").write_bytes(b"bytes of a")
+    (photos / "b.jpg").write_bytes(b"bytes of b")
+    assert move_duplicates(photos, ["a.jpg", "b.jpg"], dups).ok
+    return photos, dups, elsewhere
+
+
+def test_undo_of_a_manifest_steered_to_another_folder_writes_nothing(tmp_path, capsys,
+                                                                     tree_digest):
+    # Issue 24 case 2: source_root and an entry's source both moved to another folder
+    # passed every per-entry bound; the signature now refuses the edited manifest whole.
+    photos, dups, elsewhere = _two_photo_move(tmp_path)
+    path = dups / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["source_root"] = str(elsewhere)
+    manifest["files"][0]["source"] = str(elsewhere / "new" / "planted.jpg")
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    before = tree_digest(tmp_path)
+    assert _load_main()(["--undo", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--restore-to" in err and err.count("\n") == 1
+    assert tree_digest(tmp_path) == before and not (elsewhere / "new").exists()
+    # Confirming the real folder restores only what lies inside it.
+    assert _load_main()(["--undo", str(path), "--restore-to", str(photos)]) == 1
+    assert (photos / "b.jpg").read_bytes() == b"bytes of b"
+    assert not (elsewhere / "new").exists() and (dups / "a.jpg").is_file()
+
+
+def test_an_unedited_manifest_needs_no_confirmation_but_another_key_does(tmp_path, capsys,
+                                                                       monkeypatch):
+    photos, dups, _ = _two_photo_move(tmp_path)
+    manifest = json.loads((dups / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["mac"]) == 64
+    # Another user (another key) cannot undo it unconfirmed; the owner can.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "other-user"))
+    assert _load_main()(["--undo", str(dups / "manifest.json")]) == 2
+    assert "not signed by this user's key" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert _load_main()(["--undo", str(dups / "manifest.json")]) == 0
+    assert sorted(p.name for p in photos.iterdir()) == ["a.jpg", "b.jpg"]
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m["files"][0].update(size="10"),
+    lambda m: m["files"][0].update(sha256="0" * 63),
+    lambda m: m["files"][0].update(source="relative/a.jpg"),
+    lambda m: m["files"].append(dict(m["files"][1])),
+    lambda m: m["files"][0].pop("destination"),
+])
+def test_a_malformed_manifest_entry_refuses_the_whole_manifest(tmp_path, capsys, edit):
+    photos, dups, _ = _two_photo_move(tmp_path)
+    path = dups / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    edit(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert _load_main()(["--undo", str(path), "--restore-to", str(photos)]) == 2
+    err = capsys.readouterr().err
+    assert "malformed 'files' list" in err and err.count("\n") == 1
+    assert not any(photos.iterdir())
+
+
+def test_symlinks_moved_then_undone_round_trip(tmp_path, tree_digest, distinct_crops):
+    # Issue 24 case 4: a link is deduplicated as the image it shows; the move takes the
+    # link (never its target) and undo puts the same link text back.
+    photos, dups, elsewhere = tmp_path / "photos", tmp_path / "dups", tmp_path / "elsewhere"
+    photos.mkdir()
+    elsewhere.mkdir()
+    distinct_crops[0].save(photos / "a.jpg")
+    distinct_crops[1].save(photos / "b.jpg")
+    shutil.copy2(photos / "b.jpg", elsewhere / "b_original.jpg")
+    (photos / "a_relative_link.jpg").symlink_to("a.jpg")
+    (photos / "b_outside_link.jpg").symlink_to(elsewhere / "b_original.jpg")
+    links = {p.name: os.readlink(p) for p in photos.iterdir() if p.is_symlink()}
+    before, outside = tree_digest(photos), tree_digest(elsewhere)
+    out = tmp_path / "out"
+    moved = _cli(photos, "--methods", "phash", "--pairing", "all", "--out", out,
+                 "--keep", "first", "--move-duplicates-to", dups, "--no-progress")
+    assert moved.returncode == 0, moved.stderr
+    remove = (out / "phash64" / "remove.txt").read_text().split()
+    assert sorted(remove) == ["a_relative_link.jpg", "b_outside_link.jpg"]
+    assert all((dups / name).is_symlink() and (dups / name).is_file() for name in remove)
+    assert tree_digest(elsewhere) == outside
+    undone = _cli("--undo", dups / "manifest.json")
+    assert undone.returncode == 0, undone.stderr
+    assert "restored 2 files" in undone.stdout
+    assert {p.name: os.readlink(p) for p in photos.iterdir() if p.is_symlink()} == links
+    assert tree_digest(photos) == before and tree_digest(elsewhere) == outside
+    assert not any(p.is_symlink() for p in dups.iterdir())

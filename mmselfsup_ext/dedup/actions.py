@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..fileio import is_within
-from .writers import atomic_write_text
+from .manifest import read_manifest, write_manifest
 
-__all__ = ["MANIFEST_FORMAT", "ActionReport", "copy_unique", "move_duplicates",
-           "undo_move", "sha256_file"]
+__all__ = ["ActionReport", "copy_unique", "move_duplicates", "undo_move", "sha256_file"]
 
-MANIFEST_FORMAT = "mmselfsup_ext.dedup.move-manifest"
 _CHUNK = 1 << 20
 
 
@@ -163,16 +159,15 @@ def _free_manifest_path(dest: Path) -> Path:
     return candidate
 
 
-def _write_manifest(path: Path, root: Path, dest: Path, entries: list[dict]) -> None:
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "version": 1,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "source_root": os.path.abspath(root),
-        "destination_root": os.path.abspath(dest),
-        "files": entries,
-    }
-    atomic_write_text(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+def _move_link(src: Path, dst: Path) -> None:
+    """Move the symbolic link ``src`` itself (never its target) to a new ``dst``.
+
+    The moved link points at the target's absolute path, so it still shows the image
+    from the destination folder; the manifest keeps the original link text for undo.
+    """
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(os.path.realpath(src), dst)
+    os.unlink(src)
 
 
 def move_duplicates(root: str | os.PathLike, rel_paths: Iterable[str],
@@ -193,9 +188,16 @@ def move_duplicates(root: str | os.PathLike, rel_paths: Iterable[str],
     ActionReport
         ``manifest`` is ``dest/manifest.json`` (or ``manifest-N.json`` when that
         name is taken), listing each file's absolute ``source`` and
-        ``destination``, ``size``, ``sha256`` and whether it was ``moved``. The
-        manifest is written before the first move and rewritten at the end, so an
-        interrupted move can still be undone.
+        ``destination``, ``size``, ``sha256`` and whether it was ``moved``, signed
+        (see :mod:`.manifest`). The manifest is written before the first move and
+        rewritten at the end, so an interrupted move can still be undone.
+
+    Notes
+    -----
+    A symbolic link is deduplicated as the image it shows, and moving it moves the
+    link, never its target; the entry's ``link`` holds the link text that undo puts
+    back. A file reached through a linked folder outside ``root`` is not moved
+    (a conflict): moving it would change a folder outside the input.
     """
     root, dest = Path(root), Path(dest)
     if is_within(dest, root):
@@ -208,60 +210,69 @@ def move_duplicates(root: str | os.PathLike, rel_paths: Iterable[str],
         if dst.exists() or dst.is_symlink():
             report.conflicts.append((rel, f"{dst} already exists; not overwritten"))
             continue
+        if not is_within(src.parent, root):
+            report.conflicts.append((rel, "lies in a linked folder outside the input "
+                                          "folder; not moved"))
+            continue
         try:
             size, digest = src.stat().st_size, sha256_file(src)
+            link = os.readlink(src) if src.is_symlink() else None
         except OSError as exc:
             report.conflicts.append((rel, f"cannot read source: {exc.strerror or exc}"))
             continue
-        entries.append({"source": os.path.abspath(src), "destination": os.path.abspath(dst),
-                        "size": size, "sha256": digest, "moved": True})
+        entry = {"source": os.path.abspath(src), "destination": os.path.abspath(dst),
+                 "size": size, "sha256": digest, "moved": True}
+        if link is not None:
+            entry["link"] = link
+        entries.append(entry)
     dest.mkdir(parents=True, exist_ok=True)
     report.manifest = _free_manifest_path(dest)
     # Written first with every planned file marked as moved: undo skips entries
     # whose file is still at the source, so a crash mid-way stays recoverable.
-    _write_manifest(report.manifest, root, dest, entries)
+    write_manifest(report.manifest, root, dest, entries)
     for entry in entries:
         src, dst = Path(entry["source"]), Path(entry["destination"])
         try:
-            _move_verified(src, dst, entry["sha256"])
+            if "link" in entry:
+                _move_link(src, dst)
+            else:
+                _move_verified(src, dst, entry["sha256"])
         except OSError as exc:
             entry["moved"] = False
             report.conflicts.append((str(src), f"move failed: {exc.strerror or exc}"))
             continue
         report.done.append((str(src), str(dst)))
-    _write_manifest(report.manifest, root, dest, entries)
+    write_manifest(report.manifest, root, dest, entries)
     return report
 
 
-def _load_manifest(path: Path) -> tuple[Path, list[dict]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"manifest {str(path)!r} does not exist") from None
-    except IsADirectoryError:
-        raise ValueError(f"manifest {str(path)!r} is a directory, not a manifest file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot read manifest {str(path)!r}: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        raise ValueError(f"{str(path)!r} is not a move manifest written by this tool")
-    files = data.get("files")
-    keys = ("source", "destination", "size", "sha256")
-    if not isinstance(files, list) or not all(
-            isinstance(e, dict) and all(k in e for k in keys) for e in files):
-        raise ValueError(f"manifest {str(path)!r} has a malformed 'files' list")
-    source_root = data.get("source_root")
-    if not isinstance(source_root, str):
-        raise ValueError(f"manifest {str(path)!r} does not name the folder the files came from")
-    return Path(source_root), files
+def _restore_link(entry: dict, src: Path, dst: Path) -> str | None:
+    """Put a moved symbolic link back; the reason it cannot be, or None when done."""
+    if not dst.is_symlink():
+        return f"moved link {dst} is missing or no longer a link"
+    if os.path.lexists(src):
+        if src.is_symlink() and os.readlink(src) == entry["link"]:
+            return ""
+        return "a different file exists at the source path; not overwritten"
+    src.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(entry["link"], src)
+    os.unlink(dst)
+    return None
 
 
-def undo_move(manifest: str | os.PathLike) -> ActionReport:
+def undo_move(manifest: str | os.PathLike,
+              restore_to: str | os.PathLike | None = None) -> ActionReport:
     """Restore every file a move listed in ``manifest`` to its source path.
 
     Parameters
     ----------
     manifest : path-like
         ``manifest.json`` written by :func:`move_duplicates`.
+    restore_to : path-like, optional
+        The folder the files came from, confirmed by the user. Required when the
+        manifest's signature does not verify with this user's key (it was edited,
+        written by another user or machine, or by a version before signing); then
+        nothing is restored outside this folder.
 
     Returns
     -------
@@ -269,33 +280,60 @@ def undo_move(manifest: str | os.PathLike) -> ActionReport:
         A file already back at its source (same SHA-256) is skipped. Conflicts:
         the destination copy is missing or its content changed (checked against
         the manifest's SHA-256), a different file now exists at the source
-        (never overwritten), or an entry's source lies outside the manifest's
-        ``source_root`` or its destination outside the manifest's own folder
-        (symbolic links resolved; never restored).
+        (never overwritten), or an entry's source lies outside the restore folder
+        or its destination outside the manifest's own folder (symbolic links
+        resolved; never restored).
 
     Raises
     ------
     ValueError
-        If the manifest is missing, unreadable or not a move manifest.
+        If the manifest is missing, unreadable, malformed, or unsigned without
+        ``restore_to``.
     """
     report = ActionReport("undo")
-    source_root, entries = _load_manifest(Path(manifest))
+    record = read_manifest(manifest)
+    if restore_to is not None:
+        source_root = Path(restore_to)
+        if not source_root.is_dir():
+            raise ValueError(f"restore folder {str(source_root)!r} does not exist or is not "
+                             "a directory")
+    elif record.signed:
+        source_root = record.source_root
+    else:
+        raise ValueError(f"manifest {str(manifest)!r} is not signed by this user's key (edited, "
+                         "or written by another user, machine or version); name the folder "
+                         f"to restore into: --undo MANIFEST --restore-to FOLDER (recorded: "
+                         f"{str(record.source_root)!r})")
     moved_to = Path(os.path.realpath(manifest)).parent
-    for entry in entries:
+    for entry in record.files:
         src, dst = Path(entry["source"]), Path(entry["destination"])
-        # The manifest is plain JSON that anyone can edit: an entry may only restore
-        # into the folder the move came from, and only from the folder the move wrote
-        # to (where the manifest lies), so it can neither create nor remove a file
-        # anywhere else.
+        # An entry may only restore into the folder the move came from, and only
+        # from the folder the move wrote to (where the manifest lies), so it can
+        # neither create nor remove a file anywhere else.
         if not is_within(src, source_root):
             report.conflicts.append(
                 (str(src), f"lies outside the folder the files were moved from "
                            f"({source_root}); not restored"))
             continue
-        if not is_within(dst, moved_to):
+        # A moved link is judged by where it lies, not by the image it points at.
+        inside = (is_within(dst.parent, moved_to) if "link" in entry
+                  else is_within(dst, moved_to))
+        if not inside:
             report.conflicts.append(
                 (str(src), f"its moved copy {dst} lies outside the manifest's folder "
                            f"{moved_to}; not restored"))
+            continue
+        if "link" in entry:
+            try:
+                reason = _restore_link(entry, src, dst)
+            except OSError as exc:
+                reason = f"restore failed: {exc.strerror or exc}"
+            if reason == "":
+                report.skipped.append((str(src), "already at its source path"))
+            elif reason is not None:
+                report.conflicts.append((str(src), reason))
+            else:
+                report.done.append((str(dst), str(src)))
             continue
         at_source = src.exists() or src.is_symlink()
         if at_source:
@@ -305,7 +343,7 @@ def undo_move(manifest: str | os.PathLike) -> ActionReport:
                 report.conflicts.append(
                     (str(src), "a different file exists at the source path; not overwritten"))
             continue
-        if not dst.is_file():
+        if not dst.is_file() or dst.is_symlink():
             report.conflicts.append((str(src), f"moved copy {dst} is missing"))
             continue
         if dst.stat().st_size != entry["size"] or sha256_file(dst) != entry["sha256"]:

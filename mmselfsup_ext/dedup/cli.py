@@ -153,6 +153,10 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
                           "several tags are computed)")
     act.add_argument("--undo", type=Path, metavar="MANIFEST",
                      help="restore the files listed in a move manifest, then exit")
+    act.add_argument("--restore-to", type=Path, metavar="FOLDER",
+                     help="with --undo: the folder the files came from, needed when the "
+                          "manifest is not signed by your key (edited, or from another "
+                          "user or machine); nothing is restored outside it")
     return parser
 
 
@@ -242,9 +246,11 @@ def _run(args: argparse.Namespace, encoder: EncoderLike,
                  if value is not None]
         if extra:
             raise UsageError(f"--undo runs alone; drop {', '.join(extra)}")
-        report = undo_move(args.undo)
+        report = undo_move(args.undo, args.restore_to)
         _print_action(report, "restored", sys.stdout)
         return 0 if report.ok else 1
+    if args.restore_to is not None:
+        raise UsageError("--restore-to goes with --undo MANIFEST")
     options = _options(args)
     enc = encoder if isinstance(encoder, Encoder) else encoder()
     tag = _action_tag(args, list(enc.tags))

@@ -46,7 +46,10 @@ IMPLIED_ROUNDS = 8
 
 
 def check_folders(image_dir: str | os.PathLike, out: str | os.PathLike) -> None:
-    """Refuse a missing input folder, an output that is the input, or a file as output.
+    """Refuse a missing input folder, an output inside the input, or a file as output.
+
+    An output inside the input would be discovered as input by a later run (with
+    another ``--out``), so it is refused rather than only skipped by this run.
 
     Raises
     ------
@@ -58,6 +61,10 @@ def check_folders(image_dir: str | os.PathLike, out: str | os.PathLike) -> None:
         raise ValueError(f"image folder {str(root)!r} does not exist or is not a directory")
     if os.path.realpath(out) == os.path.realpath(root):
         raise ValueError("the output folder must not be the input folder itself")
+    if is_within(out, root):
+        raise ValueError(f"output folder {str(out)!r} lies inside the input folder "
+                         f"{str(root)!r}; a later run would read its files as photos: "
+                         "choose a folder outside it")
     if out.exists() and not out.is_dir():
         raise ValueError(f"output path {str(out)!r} exists and is not a directory")
 
@@ -210,8 +217,7 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
     root, out = Path(image_dir), Path(out)
     if options.cache_dir is not None:
         encoder = CachedEncoder(encoder, options.cache_dir)
-    files = discover_images(root, options.extensions,
-                            exclude=[out] if is_within(out, root) else [])
+    files = discover_images(root, options.extensions)
     if not files:
         raise ValueError(f"no images ({', '.join(options.extensions)}) found under "
                          f"{str(root)!r}")

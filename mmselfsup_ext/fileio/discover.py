@@ -52,8 +52,7 @@ def _normalise_extensions(extensions: Iterable[str]) -> frozenset[str]:
 
 
 def discover_images(root: str | os.PathLike,
-                    extensions: Iterable[str] = IMAGE_EXTENSIONS,
-                    exclude: Iterable[str | os.PathLike] = ()) -> list[Path]:
+                    extensions: Iterable[str] = IMAGE_EXTENSIONS) -> list[Path]:
     """List image files under ``root`` recursively, in natural (capture) order.
 
     Parameters
@@ -63,9 +62,6 @@ def discover_images(root: str | os.PathLike,
     extensions : iterable of str, optional
         File suffixes to accept, compared case-insensitively (``.JPG`` matches
         ``.jpg``); the leading dot is optional.
-    exclude : iterable of path-like, optional
-        Folders whose contents are skipped (e.g. an output folder placed inside
-        ``root``).
 
     Returns
     -------
@@ -90,21 +86,19 @@ def discover_images(root: str | os.PathLike,
     if not root.is_dir():
         raise ValueError(f"image folder {str(root)!r} does not exist or is not a directory")
     wanted = _normalise_extensions(extensions)
-    excluded = {os.path.realpath(p) for p in exclude}
     visited: set[str] = set()
     found: list[tuple[tuple, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
-        if real in visited or real in excluded:
+        if real in visited:
             dirnames[:] = []
             continue
         visited.add(real)
         # Prune already-seen targets early; the check above still catches the rest.
         # Sorted so that a folder reachable by two routes (a link and its target)
         # is always listed under the same one, whatever order the OS returns.
-        skip = visited | excluded
         dirnames[:] = sorted((d for d in dirnames
-                              if os.path.realpath(os.path.join(dirpath, d)) not in skip),
+                              if os.path.realpath(os.path.join(dirpath, d)) not in visited),
                              key=natural_key)
         for name in filenames:
             if os.path.splitext(name)[1].casefold() in wanted:
