@@ -17,7 +17,9 @@ deleted are dropped from the index and from every table.
 The state is one ``.npz`` file of plain arrays, read with ``allow_pickle=False`` (a
 cache is data, never code) and replaced atomically (written to a temporary file,
 then renamed), so a run killed while saving leaves the previous state. A file that
-is truncated, corrupt, from another version or built with other settings is reported
+is truncated, corrupt, edited (a SHA-256 of its content is stored with it, and its
+tables are checked for consistent shapes, lengths and ids), from another version or
+built with other settings is reported
 with a :class:`SurveyStateWarning` and replaced; a state held by a concurrent run
 (an advisory lock) is not used by this run, which then works from scratch and does
 not save. None of these ever changes a result, only its cost.
@@ -25,6 +27,7 @@ not save. None of these ever changes a result, only its cost.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import tempfile
@@ -41,7 +44,7 @@ from .retrieval import DescriptorIndex
 __all__ = ["STATE_FILENAME", "STATUS_CODES", "SurveyState", "SurveyStateWarning", "file_key"]
 
 STATE_FILENAME = "survey_state.npz"
-_VERSION = 1
+_VERSION = 2
 #: Verification statuses as stored (index = code).
 STATUS_CODES = ("ok", "no_homography", "unverifiable")
 
@@ -59,6 +62,40 @@ def file_key(path: str | os.PathLike) -> FileKey | None:
     except OSError:
         return None
     return os.fsencode(os.path.abspath(path)), int(st.st_size), int(st.st_mtime_ns)
+
+
+def _content_digest(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over every array but ``meta``: names, dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        if name != "meta":
+            array = np.ascontiguousarray(arrays[name])
+            digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _check_consistent(arrays: dict[str, np.ndarray]) -> None:
+    """Raise ValueError unless the tables agree in shape, length and ids."""
+    def same_length(*names: str) -> int:
+        lengths = {arrays[n].shape[0] if arrays[n].ndim else -1 for n in names}
+        if len(lengths) != 1 or any(arrays[n].ndim != 1 for n in names if n != "homography"):
+            raise ValueError(f"arrays {', '.join(names)} differ in length or shape")
+        return lengths.pop()
+    n_keys = same_length("key_paths", "key_sizes", "key_mtimes")
+    same_length("vote_a", "vote_b", "votes")
+    n_done = same_length("verified_a", "verified_b", "overlap", "inliers", "status",
+                         "homography")
+    if arrays["homography"].shape != (n_done, 3, 3):
+        raise ValueError(f"homography has shape {arrays['homography'].shape}, "
+                         f"expected ({n_done}, 3, 3)")
+    for name in ("vote_a", "vote_b", "verified_a", "verified_b"):
+        ids = arrays[name]
+        if ids.size and (ids.min() < 0 or ids.max() >= n_keys):
+            raise ValueError(f"{name} names images outside the {n_keys} known")
+    status = arrays["status"]
+    if status.size and (status.min() < 0 or status.max() >= len(STATUS_CODES)):
+        raise ValueError("unknown verification status codes")
 
 
 def _warn(message: str) -> None:
@@ -160,31 +197,39 @@ class SurveyState:
         if path.exists():
             try:
                 state._read(path)
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, RuntimeError, zipfile.BadZipFile,
+                    EOFError) as exc:
                 _warn(f"survey state {path} is unusable ({one_line(exc)}); rebuilding it")
                 state.__init__(fingerprint, n_bits)
                 state.path, state._lock = path, lock
         return state
 
     def _read(self, path: Path) -> None:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-            if meta.get("version") != _VERSION:
-                raise ValueError(f"version {meta.get('version')}, expected {_VERSION}")
-            if meta.get("fingerprint") != self.fingerprint:
-                raise ValueError("built with other settings")
-            paths = [bytes(p) for p in data["key_paths"]]
-            sizes, mtimes = data["key_sizes"], data["key_mtimes"]
-            self.keys = [None if s < 0 else (p, int(s), int(m))
-                         for p, s, m in zip(paths, sizes.tolist(), mtimes.tolist())]
-            self.index = DescriptorIndex.deserialize(data["index"], self.index.n_bits,
-                                                     int(meta["nlist"]))
-            a, b, v = data["vote_a"], data["vote_b"], data["votes"]
-            self.votes = dict(zip(zip(a.tolist(), b.tolist()), v.tolist()))
-            va, vb = data["verified_a"].tolist(), data["verified_b"].tolist()
-            rows = zip(data["overlap"].tolist(), data["inliers"].tolist(),
-                       data["status"].tolist(), data["homography"])
-            self.verified = dict(zip(zip(va, vb), ((o, n, s, h) for o, n, s, h in rows)))
+        with np.load(path, allow_pickle=False) as stored:
+            data = {name: stored[name] for name in stored.files}
+        meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+        if not isinstance(meta, dict) or meta.get("version") != _VERSION:
+            raise ValueError(f"version {meta.get('version') if isinstance(meta, dict) else '?'}, "
+                             f"expected {_VERSION}")
+        if meta.get("fingerprint") != self.fingerprint:
+            raise ValueError("built with other settings")
+        # Checked before anything is parsed: an edited or damaged file is rebuilt, never
+        # half-used (the index bytes go to faiss only once they are known to be ours).
+        if meta.get("sha256") != _content_digest(data):
+            raise ValueError("content checksum mismatch (edited or damaged)")
+        _check_consistent(data)
+        paths = [bytes(p) for p in data["key_paths"]]
+        sizes, mtimes = data["key_sizes"], data["key_mtimes"]
+        self.keys = [None if s < 0 else (p, int(s), int(m))
+                     for p, s, m in zip(paths, sizes.tolist(), mtimes.tolist())]
+        self.index = DescriptorIndex.deserialize(data["index"], self.index.n_bits,
+                                                 int(meta["nlist"]))
+        a, b, v = data["vote_a"], data["vote_b"], data["votes"]
+        self.votes = dict(zip(zip(a.tolist(), b.tolist()), v.tolist()))
+        va, vb = data["verified_a"].tolist(), data["verified_b"].tolist()
+        rows = zip(data["overlap"].tolist(), data["inliers"].tolist(),
+                   data["status"].tolist(), data["homography"])
+        self.verified = dict(zip(zip(va, vb), ((o, n, s, h) for o, n, s, h in rows)))
         if len(self.keys) and max((len(p) for p in paths), default=0) == 0:
             raise ValueError("no image keys")
 
@@ -196,9 +241,7 @@ class SurveyState:
         width = max([len(p) for p in paths] + [1])
         pairs = sorted(self.votes)
         done = sorted(self.verified)
-        meta = {"version": _VERSION, "fingerprint": self.fingerprint, "nlist": self.index.nlist}
         arrays = {
-            "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8),
             "key_paths": np.array(paths, dtype=f"S{width}"),
             "key_sizes": np.array([-1 if k is None else k[1] for k in self.keys], np.int64),
             "key_mtimes": np.array([-1 if k is None else k[2] for k in self.keys], np.int64),
@@ -214,6 +257,9 @@ class SurveyState:
             "homography": np.array([self.verified[p][3] for p in done],
                                    np.float64).reshape(-1, 3, 3),
         }
+        meta = {"version": _VERSION, "fingerprint": self.fingerprint,
+                "nlist": self.index.nlist, "sha256": _content_digest(arrays)}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
                                        dir=self.path.parent)
