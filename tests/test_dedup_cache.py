@@ -344,6 +344,31 @@ def test_damaged_cache_warns_and_is_rebuilt(tmp_path, damage):
     assert rebuilt.n_cached == 300 and counting.encoded == []
 
 
+@pytest.mark.parametrize("edit", [
+    "UPDATE entries SET codes = zeroblob(length(codes)) WHERE CAST(path AS TEXT) LIKE '%c00%'",
+    "UPDATE entries SET digest = x'00' WHERE CAST(path AS TEXT) LIKE '%c00%'",
+    "UPDATE entries SET codes = randomblob(length(codes)) WHERE CAST(path AS TEXT) LIKE '%c00%'",
+])
+def test_an_edited_row_of_the_right_length_is_reencoded_never_used(tmp_path, edit):
+    # Issue 24 case 3: only the row length was checked, so an edited row silently
+    # changed the codes; each row now carries a checksum of its key and codes.
+    paths = _write_files(tmp_path / "img", [f"c{n:03d}.jpg" for n in range(40)])
+    cache_dir = tmp_path / "cache"
+    CachedEncoder(DigestEncoder(), cache_dir).encode(paths, progress=False)
+    conn = sqlite3.connect(cache_dir / CACHE_FILENAME)
+    conn.executescript(edit)
+    conn.commit()
+    conn.close()
+    counting = DigestEncoder()
+    with pytest.warns(EncodingCacheWarning, match="10 stored rows failed their checksum"):
+        result = CachedEncoder(counting, cache_dir).encode(paths, progress=False)
+    assert result.n_cached == 30 and sorted(p.name for p in counting.encoded) == [
+        f"c{n:03d}.jpg" for n in range(10)]
+    _assert_same(result, DigestEncoder().encode(paths))
+    counting.encoded.clear()
+    assert CachedEncoder(counting, cache_dir).encode(paths, progress=False).n_cached == 40
+
+
 def test_unusable_cache_folder_warns_and_encodes_everything(tmp_path):
     paths = _write_files(tmp_path / "img", ["x.jpg", "y.jpg"])
     blocker = tmp_path / "cache"

@@ -28,6 +28,7 @@ to reclaim the space of images that no longer exist.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -47,14 +48,14 @@ from .encoders import EncodeResult, Encoder, check_encoder
 __all__ = ["CACHE_FILENAME", "CachedEncodeResult", "CachedEncoder", "EncodingCacheWarning"]
 
 CACHE_FILENAME = "encodings.sqlite"
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _SCHEMA = (
     "CREATE TABLE encoders (id INTEGER PRIMARY KEY, identity TEXT NOT NULL, "
     "tags TEXT NOT NULL, UNIQUE (identity, tags))",
     # Paths are stored as file-system bytes: names need not be valid UTF-8.
     "CREATE TABLE entries (encoder INTEGER NOT NULL, path BLOB NOT NULL, "
     "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, codes BLOB NOT NULL, "
-    "PRIMARY KEY (encoder, path)) WITHOUT ROWID",
+    "digest BLOB NOT NULL, PRIMARY KEY (encoder, path)) WITHOUT ROWID",
 )
 # Misses are encoded in chunks that take about this long, so a killed run loses
 # little work while per-chunk costs (worker start-up, a commit) stay negligible.
@@ -102,11 +103,21 @@ def _warn(message: str) -> None:
     warnings.warn(message, EncodingCacheWarning, stacklevel=3)
 
 
+def _row_digest(encoder_id: int, path: bytes, size: int, mtime_ns: int, codes: bytes) -> bytes:
+    # A checksum per row: an edited row (same length, other codes) must never be used.
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{encoder_id}|{size}|{mtime_ns}|{len(path)}|".encode())
+    digest.update(path)
+    digest.update(codes)
+    return digest.digest()
+
+
 class _Store:
     """One open cache file, scoped to one encoder (identity and tags)."""
 
     def __init__(self, path: Path, identity: str, tags: dict[str, int]) -> None:
         self.conn = sqlite3.connect(path, timeout=60.0)
+        self.n_damaged = 0
         try:
             self._prepare()
             key = (identity, json.dumps(tags))
@@ -156,22 +167,28 @@ class _Store:
             raise
 
     def lookup(self, key: tuple[bytes, int, int], row_bytes: int) -> bytes | None:
-        """Stored codes of an unchanged file, or ``None``."""
+        """Stored codes of an unchanged file, or ``None`` (also for a row whose
+        checksum fails; :attr:`n_damaged` counts those)."""
         path, size, mtime_ns = key
         row = self.conn.execute(
-            "SELECT size, mtime_ns, codes FROM entries WHERE encoder = ? AND path = ?",
+            "SELECT size, mtime_ns, codes, digest FROM entries WHERE encoder = ? AND path = ?",
             (self.encoder_id, path)).fetchone()
-        if row is None or row[0] != size or row[1] != mtime_ns or len(row[2]) != row_bytes:
+        if row is None or row[0] != size or row[1] != mtime_ns:
             return None
-        return row[2]
+        codes = row[2]
+        if (not isinstance(codes, bytes) or len(codes) != row_bytes
+                or row[3] != _row_digest(self.encoder_id, path, size, mtime_ns, codes)):
+            self.n_damaged += 1
+            return None
+        return codes
 
     def put(self, rows: list[tuple[bytes, int, int, bytes]]) -> None:
         """Store ``(path, size, mtime_ns, codes)`` rows in one transaction."""
         with self.conn:
             self.conn.executemany(
-                "INSERT OR REPLACE INTO entries (encoder, path, size, mtime_ns, codes) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(self.encoder_id, *row) for row in rows])
+                "INSERT OR REPLACE INTO entries (encoder, path, size, mtime_ns, codes, digest) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(self.encoder_id, *row, _row_digest(self.encoder_id, *row)) for row in rows])
 
     def close(self) -> None:
         self.conn.close()
@@ -362,6 +379,9 @@ class CachedEncoder:
                     if blob is not None:
                         table[n] = np.frombuffer(blob, np.uint8)
                         have[n] = True
+                if store.n_damaged:
+                    _warn(f"encodings cache {self.path}: {store.n_damaged} stored rows failed "
+                          "their checksum (edited or damaged); re-encoding those images")
             except sqlite3.Error as exc:
                 _warn(f"encodings cache disabled: reading {self.path} failed "
                       f"({one_line(exc)}); encoding every image")
