@@ -34,6 +34,8 @@ def test_shipped_embedded_configs_read_as_mmengine_reads_them(checkpoint):
     "a, b = 1, 2\n",
     "model = dict(\n",
     "model = " + "[" * 5000 + "]" * 5000 + "\n",
+    # Found by benchmarks/fuzz_readers.py: the parser ran out of memory (MemoryError).
+    "model = " + "-" * 100_000 + "1\n",
 ])
 def test_anything_but_plain_data_is_refused(text):
     with pytest.raises(ConfigError, match="not a plain-data config"):

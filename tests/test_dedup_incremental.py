@@ -150,6 +150,7 @@ _EDITS = {
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "other_version",
+                                    "npy_header",
                                     *(f"{edit}+{how}" for edit in _EDITS
                                       for how in ("stale_checksum", "recomputed_checksum")
                                       if not (edit == "flipped_vote"
@@ -167,6 +168,15 @@ def test_a_damaged_state_is_rebuilt_with_a_warning(surveys, tmp_path, damage):
         state.write_bytes(os.urandom(len(data)))
     elif damage == "empty":
         state.write_bytes(b"")
+    elif damage == "npy_header":
+        # Found by benchmarks/fuzz_readers.py: numpy's header parser raised
+        # tokenize.TokenError, which nothing caught.
+        import io
+        import zipfile
+        member = io.BytesIO()
+        np.save(member, np.zeros(3, np.uint8))
+        with zipfile.ZipFile(state, "w") as archive:
+            archive.writestr("meta.npy", member.getvalue().replace(b"(3,)", b"(3, "))
     elif "+" in damage:
         edit, how = damage.split("+")
         _edit_arrays(state, _EDITS[edit], how == "recomputed_checksum")

@@ -126,6 +126,10 @@ class _Store:
                                   "VALUES (?, ?)", key)
             self.encoder_id = self.conn.execute(
                 "SELECT id FROM encoders WHERE identity = ? AND tags = ?", key).fetchone()[0]
+        except UnicodeDecodeError as exc:
+            # A damaged header can make SQLite return text that is not UTF-8.
+            self.conn.close()
+            raise _Unusable(f"unreadable text in the file ({one_line(exc)})") from None
         except BaseException:
             self.conn.close()
             raise

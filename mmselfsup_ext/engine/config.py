@@ -173,7 +173,8 @@ def config_from_literal_text(text: str, source: str = "<text>") -> Config:
                     and isinstance(statement.targets[0], ast.Name)):
                 raise ValueError(f"line {statement.lineno}: only 'name = value' lines are read")
             values[statement.targets[0].id] = _literal(statement.value)
-    except (SyntaxError, ValueError, RecursionError) as exc:
-        raise ConfigError(f"{source} is not a plain-data config, so it is not run ({exc}); "
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise ConfigError(f"{source} is not a plain-data config, so it is not run "
+                          f"({exc or type(exc).__name__}); "
                           "pass its CONFIG file instead") from None
     return Config(values)
