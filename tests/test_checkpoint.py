@@ -113,6 +113,22 @@ def test_missing_corrupt_truncated_and_non_dict_files(tmp_path, runner_checkpoin
     truncated.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
         load_checkpoint_file(truncated)
+    # Found by benchmarks/fuzz_readers.py: a legacy-format file whose persistent id is
+    # not a tuple made torch raise AssertionError.
+    legacy = tmp_path / "legacy.pth"
+
+    class IntPersistentIds(pickle.Pickler):
+        def persistent_id(self, obj):
+            return 7 if obj == "x" else None
+
+    with legacy.open("wb") as fh:
+        for header in (0x1950A86A20F9469CFC6C, 1001,
+                       dict(protocol_version=1001, little_endian=True,
+                            type_sizes=dict(short=2, int=4, long=4))):
+            pickle.dump(header, fh, protocol=2)
+        IntPersistentIds(fh, protocol=2).dump({"a": "x"})
+    with pytest.raises(CheckpointError, match="saved_id must be a tuple"):
+        load_checkpoint_file(legacy)
     listed = tmp_path / "list.pth"
     torch.save([1, 2], listed)
     with pytest.raises(CheckpointError, match="holds a list"):

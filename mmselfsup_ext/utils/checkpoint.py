@@ -147,9 +147,11 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu") -> 
             f"truncated?): {_one_line(exc)}"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, IndexError, KeyError, TypeError,
-            zipfile.BadZipFile) as exc:
+            AssertionError, zipfile.BadZipFile) as exc:
         # Garbage that is not a zip file reaches the legacy unpickler, which fails with
-        # whatever the bytes happen to trigger (e.g. IndexError on an empty mark stack).
+        # whatever the bytes happen to trigger (e.g. IndexError on an empty mark stack,
+        # or AssertionError from torch's persistent_load, as benchmarks/fuzz_readers.py
+        # found).
         raise CheckpointError(
             f"checkpoint {str(path)!r} is not a readable PyTorch checkpoint (corrupt or "
             f"truncated?): {_one_line(exc)}"
