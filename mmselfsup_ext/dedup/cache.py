@@ -148,7 +148,7 @@ class _Store:
             self._create_schema()
             return
         if version != _SCHEMA_VERSION or not {"encoders", "entries"} <= tables:
-            raise _Unusable(f"schema version {version}, tables {sorted(tables)}; "
+            raise _Unusable(f"schema version {version}, tables {sorted(map(repr, tables))}; "
                             f"expected version {_SCHEMA_VERSION}")
         problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
         if problems != ["ok"]:
