@@ -11,8 +11,8 @@ What it does:
    pair a duplicate iff the verified overlap >= ``--min-overlap``. Generators are made
    by the pipeline's own functions, so the table measures what users run:
    ``--pairing all --verify`` (the default candidates): keypoint retrieval
-   (:func:`~mmselfsup_ext.dedup.search.feature_candidates`);
-   ``<hash> --candidates codes``: :func:`~mmselfsup_ext.dedup.search.verification_candidates`
+   (:func:`~mmselfsup_ext.dedup.sources.feature_candidates`);
+   ``<hash> --candidates codes``: :func:`~mmselfsup_ext.dedup.sources.verification_candidates`
    after :func:`~mmselfsup_ext.dedup.find_duplicates` (pairs within the Otsu threshold plus
    ``--margin`` bits, and each shot's ``--k`` nearest codes); ``window K``: each shot with
    the next K in capture order; and their union. ``--codes TAG=codes.csv`` adds learned
@@ -25,7 +25,7 @@ What it does:
 5. Scores every run against ground truth over ALL pairs (a true duplicate the
    candidates miss is a false negative): precision, recall, F1, the fraction of all
    pairs verified, and the coverage retained by the coverage-protecting keep rule
-   (:func:`~mmselfsup_ext.dedup.keep.cover_keep`, capture order). Hash-only rows (Otsu threshold, no
+   (:func:`~mmselfsup_ext.dedup.keep.pairwise_keep`, capture order). Hash-only rows (Otsu threshold, no
    verification) are printed for comparison.
 
 Example (the README's numbers)::
@@ -48,10 +48,10 @@ from scipy.stats import beta
 from _common import DEFAULT_PHOTO, flight_folder
 
 from mmselfsup_ext.dedup import find_duplicates
-from mmselfsup_ext.dedup.keep import cover_keep
+from mmselfsup_ext.dedup.keep import pairwise_keep
 from mmselfsup_ext.dedup.pairing import candidate_pairs
 from mmselfsup_ext.dedup.retrieval import RetrievalSettings
-from mmselfsup_ext.dedup.search import feature_candidates, verification_candidates
+from mmselfsup_ext.dedup.sources import feature_candidates, verification_candidates
 from mmselfsup_ext.dedup.state import SurveyState, file_key
 from mmselfsup_ext.dedup.verify import FeatureEncoder, FeatureStore, verify_pairs
 from mmselfsup_ext.evaluation import CoverageGrid, load_ground_truth
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         tag, _, csv_path = spec.partition("=")
         codes[tag] = read_codes(Path(csv_path), gt.files)
 
-    # Candidates exactly as the pipeline makes them (dedup.search), one run per generator.
+    # Candidates exactly as the pipeline makes them (dedup.sources), one run per generator.
     runs: list[Run] = []
     win = candidate_pairs(n, "window", args.window)
     for tag, c in codes.items():
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         tp = len(found & truth_pairs)
         fp = len(found) - tp
         fn = len(truth_pairs) - tp
-        keep = cover_keep(n, run.i, run.j, run.duplicate)
+        keep = pairwise_keep(n, run.i, run.j, run.duplicate)
         cand = {(a, b) for a, b in zip(run.i.tolist(), run.j.tolist())}
         n_verified = int(run.i.size) if run.verified else 0
         return {
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         fp_upper = beta.ppf(0.95, fp_sample + 1, sample.size - fp_sample) * apart.size
     sample_rows = rows[n_touch:]
     fn = len(truth_pairs) - tp
-    keep = cover_keep(n, ref_i, ref_j, dup)
+    keep = pairwise_keep(n, ref_i, ref_j, dup)
     results["all pairs (reference)"] = {
         "pairs": n_all, "fraction": 1.0, "candidate_recall": 1.0,
         "tp": tp, "fp": fp_touch + fp_est, "fn": fn,
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         "sample_max_overlap": float(np.nan_to_num(overlap[sample_rows]).max(initial=0.0)),
     }
     gt_i, gt_j = np.array(sorted(truth_pairs)).T
-    keep = cover_keep(n, gt_i, gt_j, np.ones(gt_i.size, bool))
+    keep = pairwise_keep(n, gt_i, gt_j, np.ones(gt_i.size, bool))
     results["ground truth (ideal)"] = {
         "pairs": 0, "fraction": 0.0, "candidate_recall": 1.0, "tp": len(truth_pairs), "fp": 0,
         "fn": 0, "precision": 1.0, "recall": 1.0, "f1": 1.0, "removed": int(n - keep.sum()),

@@ -94,11 +94,11 @@ def test_arguments_are_checked():
     with pytest.raises(ValueError, match="permutation"):
         coverage_keep(2, [], [], np.zeros((0, 3, 3)), [], np.ones((2, 2)), np.zeros(2))
     with pytest.raises(ValueError, match="needs --verify"):
-        DedupOptions(keep_mode="coverage", cli=True)
+        DedupOptions(keep_mode="surface", cli=True)
     with pytest.raises(ValueError, match="min_coverage applies only"):
-        DedupOptions(verify=True, keep_mode="cover", min_coverage=0.9)
-    assert DedupOptions(verify=True).resolved_keep_mode == "coverage"
-    assert DedupOptions().resolved_keep_mode == "cover"
+        DedupOptions(verify=True, keep_mode="pairwise", min_coverage=0.9)
+    assert DedupOptions(verify=True).resolved_keep_mode == "surface"
+    assert DedupOptions().resolved_keep_mode == "pairwise"
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +118,18 @@ def test_survey_keeps_its_surface_and_removes_most_of_what_it_can(survey, tmp_pa
     assert score["n_removed"] >= 0.9 * score["ideal_coverage_removed"]
     assert score["n_distractors_removed"] == 0
     summary = json.loads((tmp_path / "phash64" / "summary.json").read_text())
-    assert summary["keep_mode"] == "coverage" and summary["removed_coverage_min"] >= summary["min_coverage"]
+    assert summary["keep_mode"] == "surface" and summary["removed_coverage_min"] >= summary["min_coverage"]
     assert summary["n_pairwise_removed"] >= summary["n_removed"]
     # pairs.csv still marks the pairwise duplicates of the paper's rule.
     assert summary["n_duplicate_pairs"] > summary["n_removed"]
     html = run.report_path.read_text(encoding="utf-8")
     assert "Removed images and the kept images that cover them" in html
     assert html.count("shown by kept images") == min(50, summary["n_removed"])
+
+
+@pytest.mark.parametrize("legacy, renamed", [("coverage", "surface"), ("cover", "pairwise")])
+def test_legacy_keep_mode_names_are_accepted_with_a_warning(legacy, renamed):
+    with pytest.warns(FutureWarning, match=f"keep_mode='{legacy}' is now called "
+                                           f"keep_mode='{renamed}'"):
+        options = DedupOptions(verify=True, keep_mode=legacy)
+    assert options.keep_mode == renamed and options == DedupOptions(verify=True, keep_mode=renamed)

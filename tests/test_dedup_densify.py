@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from mmselfsup_ext.dedup.densify import implied_pairs, predicted_overlaps
+from mmselfsup_ext.dedup.sources import implied_pairs, predicted_overlaps
 from mmselfsup_ext.dedup.verify.geometry import overlap_fraction, warp_outline
 
 SIZE = (320, 256)

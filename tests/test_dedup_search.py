@@ -9,10 +9,11 @@ import pytest
 from PIL import Image, ImageFilter
 from skimage.filters import threshold_otsu
 
-from mmselfsup_ext.dedup.grouping import choose_keepers, duplicate_components
+from mmselfsup_ext.dedup.keep_policies import choose_keepers, duplicate_components
 from mmselfsup_ext.dedup.pairing import candidate_pairs, group_indices
-from mmselfsup_ext.dedup.keep import find_duplicates_to_remove, select_keepers
-from mmselfsup_ext.dedup.search import default_report_radius, find_duplicates
+from mmselfsup_ext.dedup import find_duplicates_to_remove, select_keepers
+from mmselfsup_ext.dedup import find_duplicates
+from mmselfsup_ext.dedup.threshold import default_report_radius
 from mmselfsup_ext.dedup.threshold import combined_threshold, parse_threshold
 
 

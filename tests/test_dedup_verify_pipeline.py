@@ -16,7 +16,8 @@ import pytest
 from mmselfsup_ext.dedup import deduplicate_folder
 from mmselfsup_ext.dedup.verify import features as feature_module
 from mmselfsup_ext.dedup.encoders import ClassicalEncoder
-from mmselfsup_ext.dedup.search import find_duplicates, verification_candidates
+from mmselfsup_ext.dedup import find_duplicates
+from mmselfsup_ext.dedup.sources import verification_candidates
 from mmselfsup_ext.dedup.report import write_report
 from mmselfsup_ext.dedup.writers import PAIRS_COLUMNS, VERIFY_COLUMNS
 from mmselfsup_ext.evaluation import procedural_concrete, simulate_flight
@@ -43,7 +44,7 @@ def verified(flight, tmp_path_factory):
     """The pairwise keep rule (``cover``): coverage selection has tests of its own."""
     out = tmp_path_factory.mktemp("verify") / "out"
     run = deduplicate_folder(flight.images_dir, ClassicalEncoder(["phash"], 8), out,
-                             pairing="window", window=3, verify=True, keep_mode="cover",
+                             pairing="window", window=3, verify=True, keep_mode="pairwise",
                              progress=False, html_report=False)
     return run, out
 
@@ -91,7 +92,7 @@ def test_summary_records_the_verification(verified):
     assert summary["n_verified"] == len(rows)
     assert summary["min_overlap"] == 0.5
     assert summary["n_unverifiable"] == sum(r["verify_status"] == "unverifiable" for r in rows)
-    assert summary["verify_s"] >= 0 and summary["keep_mode"] == "cover"
+    assert summary["verify_s"] >= 0 and summary["keep_mode"] == "pairwise"
     assert summary["n_duplicate_pairs"] == sum(r["duplicate"] == "1" for r in rows)
 
 
@@ -114,7 +115,7 @@ def test_hash_only_output_keeps_the_contract_columns(flight, tmp_path):
     summary = json.loads((tmp_path / "phash64" / "summary.json").read_text())
     assert header == list(PAIRS_COLUMNS)
     assert summary["verified"] is False and "n_verified" not in summary
-    assert summary["keep_mode"] == "cover"
+    assert summary["keep_mode"] == "pairwise"
 
 
 def test_features_are_computed_once_per_image_across_tags(flight, tmp_path, monkeypatch):
@@ -158,7 +159,7 @@ def test_all_pairing_candidates_include_radius_and_nearest_codes():
 
 
 def test_verify_rejects_component_mode(flight, tmp_path):
-    with pytest.raises(ValueError, match="keep_mode='cover'"):
+    with pytest.raises(ValueError, match="keep_mode=.pairwise."):
         deduplicate_folder(flight.images_dir, ClassicalEncoder(["phash"], 8), tmp_path,
                            verify=True, keep_mode="component", progress=False)
 
@@ -177,11 +178,11 @@ def test_cli_verify_runs_and_prints_the_table(flight, tmp_path):
     assert header[0] == "tag" and "verified" in header
     assert any(line.startswith("phash64") for line in proc.stdout.splitlines())
     summary = json.loads((tmp_path / "o" / "phash64" / "summary.json").read_text())
-    assert summary["verified"] is True and summary["keep_mode"] == "coverage"
+    assert summary["verified"] is True and summary["keep_mode"] == "surface"
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--verify", "--keep-mode", "component"], "--keep-mode coverage"),
+    (["--verify", "--keep-mode", "component"], "--keep-mode surface"),
     (["--min-overlap", "0.7"], "only with --verify"),
     (["--verify", "--min-overlap", "1.5"], "(0, 1]"),
     (["--verify", "--verify-knn", "2"], "--pairing all"),

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from matplotlib.path import Path as MplPath
 
-from mmselfsup_ext.evaluation.geometry import (CoverageGrid, clip_convex, intersection_area,
-                                               is_convex, overlap_ratio, pairwise_overlaps,
-                                               polygon_area)
+from mmselfsup_ext.evaluation.geometry import CoverageGrid, pairwise_overlaps
+from mmselfsup_ext.geometry import (clip_convex, intersection_area, is_convex, overlap_ratio,
+                                    polygon_area)
 
 
 def rect(x0, y0, x1, y1):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmselfsup_ext.evaluation.geometry import overlap_ratio
+from mmselfsup_ext.geometry import overlap_ratio
 from mmselfsup_ext.evaluation.scoring import (WallCoverage, greedy_dominating_set,
                                               load_ground_truth, roc_auc, score_dedup)
 

@@ -22,7 +22,7 @@ from mmselfsup_ext.dedup.verify import (
     verify_pair,
     verify_pairs,
 )
-from mmselfsup_ext.dedup.keep import cover_keep
+from mmselfsup_ext.dedup.keep import pairwise_keep
 from mmselfsup_ext.evaluation import procedural_concrete, shared_photo
 from mmselfsup_ext.dedup.verify.matching import ratio_matches
 
@@ -375,7 +375,7 @@ def test_verify_pairs_rejects_bad_indices():
 
 def test_coverage_keep_does_not_drop_the_far_end_of_a_chain():
     """A~B~C with A, C disjoint: components would keep only A and lose C."""
-    keep = cover_keep(3, np.array([0, 1, 0]), np.array([1, 2, 2]),
+    keep = pairwise_keep(3, np.array([0, 1, 0]), np.array([1, 2, 2]),
                          np.array([True, True, False]))
     assert keep.tolist() == [True, False, True]
 
@@ -387,23 +387,23 @@ def test_coverage_keep_removes_only_covered_images(seed):
     i, j = np.triu_indices(n, 1)
     duplicate = rng.random(i.size) < 0.08
     order = rng.permutation(n)
-    keep = cover_keep(n, j, i, duplicate, order)  # pairs given in (larger, smaller) order
+    keep = pairwise_keep(n, j, i, duplicate, order)  # pairs given in (larger, smaller) order
     adjacent = np.zeros((n, n), bool)
     adjacent[i[duplicate], j[duplicate]] = adjacent[j[duplicate], i[duplicate]] = True
     assert keep[order[0]]
     for k in np.flatnonzero(~keep):
         assert adjacent[k, keep].any(), f"image {k} removed without a kept duplicate"
     assert not adjacent[np.ix_(keep, keep)].any(), "two kept images duplicate each other"
-    assert cover_keep(n, i, j, np.zeros_like(duplicate)).all()
+    assert pairwise_keep(n, i, j, np.zeros_like(duplicate)).all()
 
 
 def test_coverage_keep_rejects_bad_arguments():
     with pytest.raises(ValueError, match="permutation"):
-        cover_keep(3, np.array([0]), np.array([1]), np.array([True]), order=np.array([0, 0, 1]))
+        pairwise_keep(3, np.array([0]), np.array([1]), np.array([True]), order=np.array([0, 0, 1]))
     with pytest.raises(ValueError, match="must lie in"):
-        cover_keep(2, np.array([0]), np.array([2]), np.array([True]))
+        pairwise_keep(2, np.array([0]), np.array([2]), np.array([True]))
     with pytest.raises(ValueError, match="equal length"):
-        cover_keep(3, np.array([0, 1]), np.array([1]), np.array([True]))
+        pairwise_keep(3, np.array([0, 1]), np.array([1]), np.array([True]))
 
 
 def test_thin_strip_overlaps_are_measured(surface):

@@ -1,4 +1,4 @@
-"""Deduplication pipeline: discover -> encode -> search -> keep -> report/act.
+"""Deduplication pipeline: discover -> encode -> propose -> verify -> select -> write -> report.
 
 Torch-free: encoders hand codes to the pipeline, which knows nothing of models.
 Notebook use::
@@ -13,13 +13,14 @@ field of :class:`DedupOptions`; each function also takes them as keywords.
 from .actions import ActionReport, copy_unique, move_duplicates, undo_move
 from .cache import CachedEncodeResult, CachedEncoder
 from .encoders import ClassicalEncoder, EncodeResult, Encoder
-from .grouping import KEEP_MODES, KEEP_POLICIES, duplicate_components
-from .keep import find_duplicates_to_remove, select_keepers
+from .hash_search import find_duplicates
+from .keep import select_keepers
+from .keep_policies import KEEP_MODES, KEEP_POLICIES, duplicate_components
 from .options import DedupOptions
 from .pairing import PAIRING_MODES, candidate_pairs, group_indices
 from .pipeline import deduplicate_folder
 from .results import DedupRun, DuplicateSearch, KeepDecision, TagOutcome
-from .search import find_duplicates
+from .simple import find_duplicates_to_remove
 
 __all__ = [
     "KEEP_MODES", "KEEP_POLICIES", "PAIRING_MODES",

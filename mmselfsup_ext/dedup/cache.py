@@ -43,7 +43,8 @@ import numpy as np
 from tqdm import tqdm
 
 from ..validation import one_line
-from .encoders import EncodeResult, Encoder, check_encoder
+from .encoders import Encoder, check_encoder
+from .results import EncodeResult
 
 __all__ = ["CACHE_FILENAME", "CachedEncodeResult", "CachedEncoder", "EncodingCacheWarning"]
 

@@ -27,7 +27,7 @@ from .actions import ActionReport, copy_unique, move_duplicates, undo_move
 from .cache import CachedEncodeResult
 from .encoders import Encoder
 from .coverage import MIN_COVERAGE
-from .grouping import KEEP_MODES, KEEP_POLICIES
+from .keep_policies import KEEP_MODES, KEEP_POLICIES, LEGACY_KEEP_MODES
 from .options import CANDIDATE_SOURCES, DedupOptions
 from .pairing import PAIRING_MODES
 from .parallel import default_workers
@@ -98,14 +98,15 @@ def add_dedup_arguments(parser: argparse.ArgumentParser, *, image_dir: bool = Tr
     search.add_argument("--keep", choices=KEEP_POLICIES, default="first",
                         help="preferred image of a duplicate group (default first in capture "
                              "order)")
-    search.add_argument("--keep-mode", choices=KEEP_MODES, default=None,
-                        help="coverage (default with --verify): remove an image only if the "
+    search.add_argument("--keep-mode", choices=KEEP_MODES + tuple(LEGACY_KEEP_MODES),
+                        default=None, metavar="{" + ",".join(KEEP_MODES) + "}",
+                        help="surface (default with --verify): remove an image only if the "
                              "kept images, projected through verified homographies, still "
-                             "show --min-coverage of it; cover (default without): remove an "
+                             "show --min-coverage of it; pairwise (default without): remove an "
                              "image only if a kept image is its duplicate; component: one image "
                              "per duplicate group (paper)")
     search.add_argument("--min-coverage", type=number_in(0.0, 1.0, low_open=True), default=MIN_COVERAGE,
-                        metavar="F", help="--keep-mode coverage: share of a removed image the "
+                        metavar="F", help="--keep-mode surface: share of a removed image the "
                                           f"kept ones must show (default {MIN_COVERAGE})")
     verify = parser.add_argument_group(
         "geometric verification (judge hash candidates by their measured overlap)")

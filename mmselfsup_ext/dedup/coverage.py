@@ -23,11 +23,10 @@ pairs are counted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..validation import check_int, check_number
+from .results import CoverageSelection
 from .verify.geometry import invert_homography, warp_outline
 
 __all__ = ["CHAIN_TOLERANCE", "GRID", "MIN_COVERAGE", "CoverageSelection", "coverage_keep"]
@@ -43,38 +42,6 @@ CHAIN_TOLERANCE = 0.05
 #: 0.99 removed 0.896-0.945 of the ideal choice, 0.985 0.925-0.970, keeping >= 99.67 %
 #: of the surface either way.
 MIN_COVERAGE = 0.985
-
-
-@dataclass
-class CoverageSelection:
-    """Outcome of :func:`coverage_keep`.
-
-    Attributes
-    ----------
-    keep : ndarray
-        ``bool`` (N,) keep mask.
-    coverage : ndarray
-        ``float64`` (N,): fraction of each image's cells shown by the kept images
-        other than itself (1 - what removing it would lose).
-    coverers : dict of int to list of int
-        Removed image -> the kept images whose projections cover it.
-    doubtful_pairs : set of (int, int)
-        Pairs left out because their projection disagreed with a chain through a
-        third image.
-    retained : float
-        Estimated surface of the kept images / surface of all images, from the same
-        projections (the union of a set is built image by image in index order, each
-        adding the cells its earlier members do not show).
-    min_coverage : float
-        The required share of a removed image.
-    """
-
-    keep: np.ndarray
-    coverage: np.ndarray
-    coverers: dict[int, list[int]]
-    doubtful_pairs: set[tuple[int, int]]
-    retained: float
-    min_coverage: float
 
 
 def _cell_centres(size: tuple[int, int]) -> np.ndarray:

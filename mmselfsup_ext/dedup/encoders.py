@@ -1,4 +1,8 @@
-"""The encoder protocol the pipeline consumes, and the classical-hash encoder."""
+"""The encoder protocol the pipeline consumes, and the classical-hash encoder.
+
+The encoder's result type, :class:`~.results.EncodeResult`, lives with the other result
+types; it is importable from here too, beside the protocol that returns it.
+"""
 from __future__ import annotations
 
 import time
@@ -14,31 +18,9 @@ import numpy as np
 from ..hashing import CLASSICAL_METHODS, classical_hash, classical_tag, min_decode_size
 from ..fileio.loading import UnreadableImageError, load_image
 from .parallel import ordered_map
+from .results import EncodeResult
 
 __all__ = ["EncodeResult", "Encoder", "ClassicalEncoder", "check_encoder"]
-
-
-@dataclass
-class EncodeResult:
-    """Codes of the readable inputs and the reasons the others were skipped.
-
-    Attributes
-    ----------
-    codes : dict of str to ndarray
-        Tag -> ``uint8`` codes ``(n_ok, nbytes)``, rows aligned with ``ok_paths``.
-    ok_paths : list of pathlib.Path
-        Readable inputs, input order preserved.
-    unreadable : list of (pathlib.Path, str)
-        Skipped inputs with a one-line reason.
-    timings : dict of str to float
-        Optional per-tag encode seconds; a tag missing here is charged the
-        wall time of the whole ``encode`` call by the pipeline.
-    """
-
-    codes: dict[str, np.ndarray]
-    ok_paths: list[Path]
-    unreadable: list[tuple[Path, str]]
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 @runtime_checkable

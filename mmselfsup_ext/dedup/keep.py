@@ -1,11 +1,11 @@
 """Keep decisions: which images of the duplicate graph stay and which go.
 
-``coverage`` (the default with verification, :mod:`.coverage`) removes an image only
-if the kept images still show almost all of it. ``component`` (the paper) keeps one
-image per connected group of duplicates. ``cover`` visits images in preference order
+``surface`` (the default with verification, :mod:`.coverage`) removes an image only
+if the kept images still show almost all of its surface. ``component`` (the paper) keeps one
+image per connected group of duplicates. ``pairwise`` visits images in preference order
 and removes one only if an image already kept is its duplicate, so a chain A~B~C
 whose ends share nothing keeps A and C. The preference comes from the keep policy
-(:mod:`.grouping`).
+(:mod:`.keep_policies`).
 """
 from __future__ import annotations
 
@@ -16,16 +16,15 @@ from functools import partial
 import numpy as np
 
 from .coverage import coverage_keep
-from .grouping import choose_keepers, duplicate_components, policy_score, priority_order
+from .keep_policies import choose_keepers, duplicate_components, policy_score, priority_order
 from .options import DedupOptions, resolve_options
 from .parallel import ordered_map
 from .results import DuplicateSearch, KeepDecision
-from .search import find_duplicates
 
-__all__ = ["cover_keep", "find_duplicates_to_remove", "select_keepers"]
+__all__ = ["keep_images", "pairwise_keep", "select_keepers"]
 
 
-def cover_keep(n: int, i: np.ndarray, j: np.ndarray, duplicate: np.ndarray,
+def pairwise_keep(n: int, i: np.ndarray, j: np.ndarray, duplicate: np.ndarray,
                   order: np.ndarray | None = None) -> np.ndarray:
     """Choose images to keep so that every removed image is covered by a kept one.
 
@@ -54,7 +53,7 @@ def cover_keep(n: int, i: np.ndarray, j: np.ndarray, duplicate: np.ndarray,
 
     Examples
     --------
-    >>> cover_keep(3, np.array([0, 1]), np.array([1, 2]), np.array([True, True]))
+    >>> pairwise_keep(3, np.array([0, 1]), np.array([1, 2]), np.array([True, True]))
     array([ True, False,  True])
     """
     i = np.asarray(i, dtype=np.int64)
@@ -110,17 +109,17 @@ def select_keepers(search: DuplicateSearch, options: DedupOptions | None = None,
     Parameters
     ----------
     search : DuplicateSearch
-        Result of :func:`~.search.find_duplicates` (or of verification).
+        Result of :func:`~.hash_search.find_duplicates` (or of verification).
     options : DedupOptions, optional
         Settings; used here: ``keep`` (preference: ``first`` in capture order,
         ``sharpest`` by variance of the Laplacian, ``largest`` by pixels then
-        bytes; ties go to the earliest image), ``keep_mode`` (``coverage`` by
-        default after verification, ``cover`` otherwise, or ``component``),
+        bytes; ties go to the earliest image), ``keep_mode`` (``surface`` by
+        default after verification, ``pairwise`` otherwise, or ``component``),
         ``min_coverage``, ``workers`` and ``progress`` (measuring).
     files : sequence of path-like, optional
         Files to measure for ``sharpest``/``largest`` (aligned with
         ``search.paths``; default ``search.paths``). Only images in duplicate
-        groups (``coverage``: with a verified neighbour) are opened.
+        groups (``surface``: with a verified neighbour) are opened.
     score_cache : dict, optional
         ``"<policy>:<file>"`` -> score, filled and reused (tags share images).
     **settings
@@ -132,22 +131,29 @@ def select_keepers(search: DuplicateSearch, options: DedupOptions | None = None,
 
     Examples
     --------
+    >>> from mmselfsup_ext.dedup import find_duplicates
     >>> codes = np.array([[0], [1], [3], [7]], dtype=np.uint8)
     >>> chain = find_duplicates(codes, list("ABCD"), window=1, threshold=1)
-    >>> select_keepers(chain, keep_mode="cover").keep.tolist()
+    >>> select_keepers(chain, keep_mode="pairwise").keep.tolist()
     [0, 2]
     >>> select_keepers(chain, keep_mode="component").keep.tolist()
     [0]
     """
-    options = resolve_options(options, settings)
+    return keep_images(search, resolve_options(options, settings), files, score_cache=score_cache)
+
+
+def keep_images(search: DuplicateSearch, options: DedupOptions,
+                files: Sequence[str | os.PathLike] | None = None, *,
+                score_cache: dict[str, object] | None = None) -> KeepDecision:
+    """:func:`select_keepers` with options the caller has resolved (the pipeline)."""
     n = len(search.paths)
     components = duplicate_components(n, search.i[search.duplicate],
                                       search.j[search.duplicate])
     mode = options.resolved_keep_mode
-    if mode == "coverage" and (search.homography is None or search.image_sizes is None):
-        raise ValueError("keep_mode 'coverage' needs a verified search (homographies and "
+    if mode == "surface" and (search.homography is None or search.image_sizes is None):
+        raise ValueError("keep_mode 'surface' needs a verified search (homographies and "
                          "image sizes): run with verify")
-    if mode == "coverage":
+    if mode == "surface":
         ok = search.verify_status == "ok"
         members = sorted(set(search.i[ok].tolist()) | set(search.j[ok].tolist()))
     else:
@@ -157,13 +163,13 @@ def select_keepers(search: DuplicateSearch, options: DedupOptions | None = None,
     keepers = choose_keepers(components, options.keep, score)
     order = priority_order(n, [np.asarray(members, dtype=np.int64)], score)
     selection = None
-    pairwise = ~cover_keep(n, search.i, search.j, search.duplicate, order)
-    if mode == "coverage":
+    pairwise = ~pairwise_keep(n, search.i, search.j, search.duplicate, order)
+    if mode == "surface":
         selection = coverage_keep(n, search.i, search.j, search.homography,
                                   search.verify_status, search.image_sizes, order,
                                   options.min_coverage)
         removed = ~selection.keep
-    elif mode == "cover":
+    elif mode == "pairwise":
         removed = pairwise
     else:
         removed = np.zeros(n, dtype=bool)
@@ -175,21 +181,3 @@ def select_keepers(search: DuplicateSearch, options: DedupOptions | None = None,
                         remove=np.flatnonzero(removed).astype(np.int64), policy=options.keep,
                         mode=mode, coverage=selection,
                         n_pairwise_removed=int(pairwise.sum()) if selection else None)
-
-
-def find_duplicates_to_remove(codes: np.ndarray, paths: Sequence[str | os.PathLike],
-                              options: DedupOptions | None = None,
-                              files: Sequence[str | os.PathLike] | None = None,
-                              **settings: object) -> list[str]:
-    """Paths to remove: :func:`~.search.find_duplicates` then :func:`select_keepers`.
-
-    Examples
-    --------
-    >>> codes = np.array([[0], [1], [255]], dtype=np.uint8)
-    >>> find_duplicates_to_remove(codes, ["a", "b", "c"], pairing="all", threshold=1)
-    ['b']
-    """
-    options = resolve_options(options, settings)
-    search = find_duplicates(codes, paths, options)
-    decision = select_keepers(search, options, files)
-    return [search.paths[p] for p in decision.remove]

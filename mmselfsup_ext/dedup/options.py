@@ -11,20 +11,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..fileio import IMAGE_EXTENSIONS
 from ..validation import check_choice, check_int, check_number
 from .coverage import MIN_COVERAGE
-from .grouping import KEEP_MODES, KEEP_POLICIES
+from .keep_policies import KEEP_MODES, KEEP_POLICIES, LEGACY_KEEP_MODES
 from .pairing import PAIRING_MODES, compile_group_regex
+from . import sources as source_registry
 from .threshold import OTSU_SOURCES, parse_threshold
 
 __all__ = ["CANDIDATE_SOURCES", "DedupOptions", "resolve_options"]
 
-#: Where ``pairing="all"`` with ``verify`` gets its candidate pairs.
-CANDIDATE_SOURCES = ("features", "codes", "both")
+#: What ``--candidates`` accepts (``pairing="all"`` with ``verify``): a source of the
+#: registry (:mod:`.sources`) or ``both`` for every one of them.
+CANDIDATE_SOURCES = source_registry.USER_SOURCES + ("both",)
 # Options that mean something only under another setting: (field, needed field, its value).
 # Giving one without the other is a mistake the user should hear about, not a no-op.
 _DEPENDENT = (
@@ -67,14 +70,15 @@ class DedupOptions:
         (default ``bits // 8``).
     keep : {"first", "sharpest", "largest"}, default "first"
         Preferred image of a duplicate group.
-    keep_mode : {"coverage", "cover", "component"}, optional
-        ``coverage`` (default with ``verify``): remove an image only if the kept
+    keep_mode : {"surface", "pairwise", "component"}, optional
+        ``surface`` (default with ``verify``): remove an image only if the kept
         images, projected into it through verified homographies, still show
-        ``min_coverage`` of it; ``cover`` (default without): remove an image only if
-        a kept image is its duplicate; ``component``: one image per connected
-        group (the paper).
+        ``min_coverage`` of it; ``pairwise`` (default without): remove an image only
+        if a kept image is its duplicate; ``component``: one image per connected
+        group (the paper). The former names ``coverage`` and ``cover`` are accepted
+        with a warning.
     min_coverage : float, default 0.985
-        ``coverage`` mode: share of a removed image the kept ones must show.
+        ``surface`` mode: share of a removed image the kept ones must show.
     verify : bool, default False
         Judge candidate pairs by their geometrically verified overlap.
     min_overlap : float, default 0.5
@@ -158,6 +162,11 @@ class DedupOptions:
         if self.report_radius is not None:
             check_int(self.report_radius, name("report_radius"), minimum=0)
         check_choice(self.keep, KEEP_POLICIES, name("keep"))
+        if self.keep_mode in LEGACY_KEEP_MODES:
+            renamed = LEGACY_KEEP_MODES[self.keep_mode]
+            warnings.warn(f"{self._setting('keep_mode', self.keep_mode)} is now called "
+                          f"{self._setting('keep_mode', renamed)}", FutureWarning, stacklevel=3)
+            object.__setattr__(self, "keep_mode", renamed)
         if self.keep_mode is not None:
             check_choice(self.keep_mode, KEEP_MODES, name("keep_mode"))
         check_number(self.min_coverage, name("min_coverage"), 0.0, 1.0, low_open=True)
@@ -165,7 +174,9 @@ class DedupOptions:
         check_int(self.verify_max_side, name("verify_max_side"), minimum=32)
         check_int(self.max_features, name("max_features"), minimum=1)
         if self.candidates is not None:
-            check_choice(self.candidates, CANDIDATE_SOURCES, name("candidates"))
+            # The registry as it is now: a source added to it is accepted at once.
+            check_choice(self.candidates, source_registry.USER_SOURCES + ("both",),
+                         name("candidates"))
         if self.verify_margin is not None:
             check_int(self.verify_margin, name("verify_margin"), minimum=0)
         check_int(self.verify_knn, name("verify_knn"), minimum=1)
@@ -192,29 +203,29 @@ class DedupOptions:
             if getattr(self, attribute) != defaults[attribute] and getattr(self, needs) != value:
                 raise ValueError(f"{self._name(attribute)} applies only with "
                                  f"{self._setting(needs, value)}")
-        if self.verify and self.pairing != "all":
+        if self.verify and self.ordered:
             for attribute in _ALL_PAIRING_VERIFY:
                 if getattr(self, attribute) != defaults[attribute]:
                     raise ValueError(f"{self._name(attribute)} applies only with "
                                      f"{self._setting('pairing', 'all')} (ordered pairings "
                                      "verify every candidate pair)")
-        if self.verify and self.pairing == "all" and self.candidate_source == "features":
+        if self.verify and not self.ordered and "codes" not in self.sources:
             for attribute in _CODE_CANDIDATES:
                 if getattr(self, attribute) != defaults[attribute]:
                     raise ValueError(f"{self._name(attribute)} applies only with "
                                      f"{self._setting('candidates', 'codes')} or both")
         if self.verify and self.keep_mode == "component":
-            raise ValueError(f"{self._name('verify')} needs {self._setting('keep_mode', 'coverage')}"
-                             f" or {self._setting('keep_mode', 'cover')}: one image per group "
+            raise ValueError(f"{self._name('verify')} needs {self._setting('keep_mode', 'surface')}"
+                             f" or {self._setting('keep_mode', 'pairwise')}: one image per group "
                              "would drop the surface only its other members show")
-        if self.keep_mode == "coverage" and not self.verify:
-            raise ValueError(f"{self._setting('keep_mode', 'coverage')} needs "
+        if self.keep_mode == "surface" and not self.verify:
+            raise ValueError(f"{self._setting('keep_mode', 'surface')} needs "
                              f"{self._name('verify')}: coverage is measured through the "
                              "verified homographies")
         if (self.min_coverage != defaults["min_coverage"]
-                and self.resolved_keep_mode != "coverage"):
+                and self.resolved_keep_mode != "surface"):
             raise ValueError(f"{self._name('min_coverage')} applies only with "
-                             f"{self._setting('keep_mode', 'coverage')} (the default with "
+                             f"{self._setting('keep_mode', 'surface')} (the default with "
                              f"{self._name('verify')})")
 
     @property
@@ -223,14 +234,32 @@ class DedupOptions:
         return self.otsu_on or "knn"
 
     @property
-    def candidate_source(self) -> str:
-        """Where ``pairing="all"`` with ``verify`` gets its candidates."""
-        return self.candidates or "features"
+    def ordered(self) -> bool:
+        """Whether pairs come from capture order (``window``, ``adjacent``), not any order."""
+        return self.pairing != "all"
+
+    @property
+    def capture_window(self) -> int | None:
+        """The look-ahead of ``window`` pairing; ``None`` for the other pairings."""
+        return self.window if self.pairing == "window" else None
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The candidate sources of a verified run, by registry name (:mod:`.sources`).
+
+        Ordered pairings verify their own pairs; ``all`` uses ``candidates`` (default
+        ``features``), then the pairs that verified homographies imply.
+        """
+        if self.ordered:
+            return (self.pairing,)
+        users = source_registry.USER_SOURCES
+        chosen = self.candidates or users[0]
+        return (users if chosen == "both" else (chosen,)) + ("implied",)
 
     @property
     def resolved_keep_mode(self) -> str:
-        """The keep mode in effect: ``coverage`` with ``verify``, else ``cover``."""
-        return self.keep_mode or ("coverage" if self.verify else "cover")
+        """The keep mode in effect: ``surface`` with ``verify``, else ``pairwise``."""
+        return self.keep_mode or ("surface" if self.verify else "pairwise")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, *, cache_dir: str | os.PathLike | None

@@ -51,20 +51,30 @@ def candidate_pairs(n: int, pairing: str, window: int = 1) -> tuple[np.ndarray, 
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n must be a non-negative int, got {n!r}")
-    if pairing == "adjacent":
-        i = np.arange(0, n - 1, 2, dtype=np.int64)
-        return i, i + 1
-    if pairing == "window":
-        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-            raise ValueError(f"window must be an int >= 1, got {window!r}")
-        offsets = np.arange(1, int(window) + 1, dtype=np.int64)
-        i = np.repeat(np.arange(n, dtype=np.int64), offsets.size)
-        j = i + np.tile(offsets, n)
-        inside = j < n
-        return i[inside], j[inside]
-    if pairing == "all":
-        raise ValueError("pairing 'all' has no enumerated candidates; use radius_pairs")
-    raise ValueError(f"pairing must be one of {PAIRING_MODES}, got {pairing!r}")
+    if pairing not in _ORDERED:
+        if pairing in PAIRING_MODES:
+            raise ValueError(f"pairing {pairing!r} has no enumerated candidates; use radius_pairs")
+        raise ValueError(f"pairing must be one of {PAIRING_MODES}, got {pairing!r}")
+    return _ORDERED[pairing](int(n), window)
+
+
+def _adjacent_pairs(n: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    i = np.arange(0, n - 1, 2, dtype=np.int64)
+    return i, i + 1
+
+
+def _window_pairs(n: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise ValueError(f"window must be an int >= 1, got {window!r}")
+    offsets = np.arange(1, int(window) + 1, dtype=np.int64)
+    i = np.repeat(np.arange(n, dtype=np.int64), offsets.size)
+    j = i + np.tile(offsets, n)
+    inside = j < n
+    return i[inside], j[inside]
+
+
+# The ordered pairings and how each enumerates its pairs; the others search by radius.
+_ORDERED = {"adjacent": _adjacent_pairs, "window": _window_pairs}
 
 
 def compile_group_regex(pattern: str) -> re.Pattern:

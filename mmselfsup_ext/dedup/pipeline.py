@@ -1,8 +1,16 @@
-"""Deduplicate a folder: discover -> encode -> search (-> retrieve, verify) -> keep -> write.
+"""Deduplicate a folder: discover -> encode -> propose -> verify -> select -> write -> report.
 
-:func:`deduplicate_folder` only orchestrates; each stage lives in its own module
-(:mod:`.search`, :mod:`.retrieval`, :mod:`.state`, :mod:`.keep`, :mod:`.summary`,
-:mod:`.writers`, :mod:`.report`).
+:func:`deduplicate_folder` only orchestrates (docs/design.md has the picture); each stage
+lives in its own module and calls back into neither this one nor another stage:
+
+- discover: :func:`~mmselfsup_ext.fileio.discover_images`;
+- encode: the encoder (:mod:`.encoders`, :mod:`.cache`) and, with ``verify``, keypoint
+  features (:mod:`.verify`);
+- propose: the hash search (:mod:`.hash_search`, :mod:`.spatial`) and, with ``verify``,
+  the candidate sources of :attr:`~.options.DedupOptions.sources` (:mod:`.sources`);
+- verify: :mod:`.verification`;
+- select: :mod:`.keep`;
+- write and report: :mod:`.writers`, :mod:`.summary`, :mod:`.report`.
 """
 from __future__ import annotations
 
@@ -16,17 +24,18 @@ import numpy as np
 
 from ..fileio import discover_images, is_within, relative_posix
 from .cache import CachedEncodeResult, CachedEncoder
-from .densify import implied_pairs
 from .encoders import EncodeResult, Encoder, check_encoder
-from .keep import select_keepers
+from .hash_search import search_codes
+from .keep import keep_images
 from .options import DedupOptions, resolve_options
 from .results import DedupRun, DuplicateSearch, TagOutcome
 from .retrieval import RetrievalSettings
-from .search import (default_report_radius, feature_candidates, find_duplicates,
-                     verification_candidates, verify_search)
-from .spatial import SpatialCodes, spatial_codes, spatial_distances, spatial_search
+from . import sources as source_registry
+from .sources import CandidateSource, Proposal
+from .spatial import SpatialCodes, search_cells, spatial_codes, spatial_distances
 from .state import SurveyState, file_key
 from .summary import build_summary, run_rows
+from .verification import verify_search
 from .verify import FeatureEncoder, FeatureStore
 from .writers import (write_codes_csv, write_pairs_csv, write_path_list, write_summary_csv,
                       write_summary_json)
@@ -34,15 +43,9 @@ from .writers import (write_codes_csv, write_pairs_csv, write_path_list, write_s
 __all__ = ["check_folders", "deduplicate_folder"]
 
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-#: A pair is verified when a composed homography predicts this fraction of min_overlap
-#: (the prediction overestimates; composing two fits compounds their errors). On the
-#: real-surface surveys 0.8 already recovered every true pair that 0.5 did, but the
-#: partial overlaps between 0.33 and 0.4 are what lets the coverage selection prove some
-#: shots covered (capture order, one wall: 0.896 of the ideal removal at 0.8, 0.91-0.925
-#: at 0.65, 0.91-0.94 at 0.5 for 15-40 % more pairs).
-IMPLIED_FRACTION = 0.65
-#: Rounds of implication at most (each verifies the pairs the previous round implied).
-IMPLIED_ROUNDS = 8
+#: Verification rounds at most for the sources that read verified pairs (each round
+#: verifies what the previous one led them to propose; bounded for pathological graphs).
+CLOSURE_ROUNDS = 8
 
 
 def check_folders(image_dir: str | os.PathLike, out: str | os.PathLike) -> None:
@@ -78,19 +81,19 @@ def _check_encoder(encoder: Encoder) -> None:
 
 @dataclass
 class _Verification:
-    """The run-wide part of verification: features, the survey state, retrieval."""
+    """The run-wide part of verification: features, the survey state, the sources."""
 
     store: FeatureStore
     state: SurveyState
     ids: np.ndarray
-    n_new: int
-    retrieval: tuple[np.ndarray, np.ndarray] | None
+    new: np.ndarray
+    sources: list[CandidateSource]
     timings: dict[str, float] = field(default_factory=dict)
 
 
 def _prepare_verification(encoded: EncodeResult, options: DedupOptions,
-                          feature_encoder: Encoder | None) -> _Verification:
-    """Features of every readable image, the survey state and the retrieval candidates."""
+                          feature_encoder: Encoder | None, spatial: bool) -> _Verification:
+    """Features of every readable image, the survey state and the run's sources."""
     extractor = FeatureEncoder(max_side=options.verify_max_side,
                                n_features=options.max_features)
     encoder = extractor if feature_encoder is None else feature_encoder
@@ -100,38 +103,28 @@ def _prepare_verification(encoded: EncodeResult, options: DedupOptions,
     found = encoder.encode(encoded.ok_paths, workers=options.workers, progress=options.progress)
     store = FeatureStore.from_encoding(found, encoded.ok_paths, extractor)
     timings = {"features_s": time.perf_counter() - start}
-    settings = RetrievalSettings()
     state = SurveyState.open(options.cache_dir,
-                             f"{extractor.identity}|{settings.fingerprint}|verify=v1")
+                             f"{extractor.identity}|{RetrievalSettings().fingerprint}|verify=v1")
     ids, new = state.assign_ids([file_key(p) for p in encoded.ok_paths])
-    retrieval = None
-    if options.pairing == "all" and options.candidate_source in ("features", "both"):
-        start = time.perf_counter()
-        i, j, _ = feature_candidates(store, ids, new, state, settings,
-                                     workers=options.workers, progress=options.progress)
-        retrieval = (i, j)
-        timings["retrieval_s"] = time.perf_counter() - start
-    return _Verification(store, state, ids, int(new.sum()), retrieval, timings)
+    sources = source_registry.build_sources(options.sources, spatial)
+    return _Verification(store, state, ids, new, sources, timings)
+
+
+def _union(parts: list[np.ndarray]) -> np.ndarray:
+    """Unique ``(P, 2)`` pairs of several proposals, sorted by ``(i, j)``."""
+    return np.unique(np.concatenate(parts).reshape(-1, 2), axis=0)
 
 
 def _verified_search(search: DuplicateSearch, codes: np.ndarray, bits: int,
                      options: DedupOptions, run: _Verification, spatial: SpatialCodes | None
                      ) -> tuple[DuplicateSearch, dict[str, int]]:
-    """The hash search judged by verified overlap on this run's candidate pairs and on the
-    pairs their verified homographies imply (:mod:`.densify`); and how many were implied."""
-    parts = []
-    if search.pairing != "all" or options.candidate_source in ("codes", "both"):
-        if spatial is not None:
-            # Spatial candidates are already each image's closest partners in any order.
-            parts.append((search.i, search.j))
-        else:
-            margin = (default_report_radius(bits) if options.verify_margin is None
-                      else options.verify_margin)
-            parts.append(verification_candidates(search, codes, margin, options.verify_knn))
-    if run.retrieval is not None:
-        parts.append(run.retrieval)
-    pairs = np.unique(np.concatenate([np.stack(p, axis=1) for p in parts]).reshape(-1, 2),
-                      axis=0)
+    """The hash search judged by verified overlap on the union of the sources' pairs; and
+    how many pairs the sources that read verified pairs added."""
+    proposal = Proposal(options, search, codes, bits, spatial, run.store, run.state, run.ids,
+                        run.new, run.timings)
+    closure = [source for source in run.sources if source.after_verification]
+    pairs = _union([source.propose(proposal) for source in run.sources
+                    if not source.after_verification])
     proposed = len(pairs)
 
     def verify(pairs: np.ndarray) -> DuplicateSearch:
@@ -140,16 +133,13 @@ def _verified_search(search: DuplicateSearch, codes: np.ndarray, bits: int,
                              workers=options.workers, progress=options.progress)
 
     verified = verify(pairs)
-    # Then what the verified homographies imply, until nothing new is implied (a closure:
-    # the same pairs in any file order; bounded for pathological graphs). Only for
-    # order-free searches: a capture-order window keeps to the pairs it names.
-    for _ in range(IMPLIED_ROUNDS if search.pairing == "all" else 0):
-        new_i, new_j = implied_pairs(verified.i, verified.j, verified.homography,
-                                     verified.verify_status, verified.image_sizes,
-                                     IMPLIED_FRACTION * options.min_overlap)
-        if not new_i.size:
+    # Then what the verified result leads those sources to propose, until nothing new
+    # (for implied pairs: a closure, the same pairs in any file order).
+    for _ in range(CLOSURE_ROUNDS if closure else 0):
+        more = _union([source.propose(proposal, verified) for source in closure])
+        if not more.size:
             break
-        pairs = np.unique(np.concatenate([pairs, np.stack([new_i, new_j], axis=1)]), axis=0)
+        pairs = _union([pairs, more])
         verified = verify(pairs)
     details = {"n_implied": int(len(verified.i) - proposed)}
     if spatial is None:
@@ -231,8 +221,8 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
                   for p, reason in encoded.unreadable]
 
     run = DedupRun(root=root, out=out, n_images=len(files), encoded=encoded)
-    verification = (_prepare_verification(encoded, options, feature_encoder) if options.verify
-                    else None)
+    verification = (_prepare_verification(encoded, options, feature_encoder, spatial is not None)
+                    if options.verify else None)
     try:
         _search_keep_write(run, encoder, rel, unreadable, n_cached, encode_wall, options,
                            verification, spatial)
@@ -258,8 +248,8 @@ def _search_keep_write(run: DedupRun, encoder: Encoder, rel: list[str], unreadab
         codes = encoded.codes[tag]
         timings = {"encode_s": float(encoded.timings.get(tag, encode_wall))}
         start = time.perf_counter()
-        search = (find_duplicates(codes, rel, options) if spatial is None
-                  else spatial_search(codes, rel, spatial, options))
+        search = (search_codes(codes, rel, options) if spatial is None
+                  else search_cells(codes, rel, spatial, options))
         timings["search_s"] = time.perf_counter() - start
         details: dict[str, object] = {}
         if verification is not None:
@@ -269,14 +259,14 @@ def _search_keep_write(run: DedupRun, encoder: Encoder, rel: list[str], unreadab
                                                spatial)
             timings["verify_s"] = time.perf_counter() - start
             details = {
-                "candidate_sources": _sources(search, options),
+                "candidate_sources": _source_names(options),
                 **implied,
                 "n_verified_now": len(verification.state.verified) - n_known,
-                "n_new_images": verification.n_new,
+                "n_new_images": int(verification.new.sum()),
                 **{key: round(value, 6) for key, value in verification.timings.items()},
             }
         start = time.perf_counter()
-        decision = select_keepers(search, options, encoded.ok_paths, score_cache=score_cache)
+        decision = keep_images(search, options, encoded.ok_paths, score_cache=score_cache)
         timings["keep_s"] = time.perf_counter() - start
         summary = build_summary(tag, bits, search, decision, n_images=run.n_images,
                                 unreadable=unreadable, timings=timings,
@@ -294,9 +284,8 @@ def _search_keep_write(run: DedupRun, encoder: Encoder, rel: list[str], unreadab
         run.outcomes[tag] = outcome
 
 
-def _sources(search: DuplicateSearch, options: DedupOptions) -> list[str]:
-    """Where the verified pairs of a tag came from, for ``summary.json``."""
-    if search.pairing != "all":
-        return [search.pairing]
-    return {"features": ["features"], "codes": ["codes"],
-            "both": ["features", "codes"]}[options.candidate_source]
+def _source_names(options: DedupOptions) -> list[str]:
+    """The sources of a tag's verified pairs, for ``summary.json`` (those that read
+    verified pairs are counted in ``n_implied`` instead)."""
+    return [name for name in options.sources
+            if not source_registry.SOURCES[name].after_verification]

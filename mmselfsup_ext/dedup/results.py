@@ -1,7 +1,7 @@
 """Result types of a deduplication run: the search, the keep decision, each tag, the run.
 
-Plain dataclasses with no behaviour beyond derived counts, so every stage (search,
-keep, writers, report) can import them without importing each other.
+Plain dataclasses with no behaviour beyond derived counts, so every stage (encode,
+propose, verify, select, write, report) can import them without importing another.
 """
 from __future__ import annotations
 
@@ -10,10 +10,63 @@ from pathlib import Path
 
 import numpy as np
 
-from .coverage import CoverageSelection
-from .encoders import EncodeResult
+__all__ = ["CoverageSelection", "DedupRun", "DuplicateSearch", "EncodeResult", "KeepDecision",
+           "TagOutcome"]
 
-__all__ = ["DuplicateSearch", "KeepDecision", "TagOutcome", "DedupRun"]
+
+@dataclass
+class EncodeResult:
+    """Codes of the readable inputs and the reasons the others were skipped.
+
+    Attributes
+    ----------
+    codes : dict of str to ndarray
+        Tag -> ``uint8`` codes ``(n_ok, nbytes)``, rows aligned with ``ok_paths``.
+    ok_paths : list of pathlib.Path
+        Readable inputs, input order preserved.
+    unreadable : list of (pathlib.Path, str)
+        Skipped inputs with a one-line reason.
+    timings : dict of str to float
+        Optional per-tag encode seconds; a tag missing here is charged the
+        wall time of the whole ``encode`` call by the pipeline.
+    """
+
+    codes: dict[str, np.ndarray]
+    ok_paths: list[Path]
+    unreadable: list[tuple[Path, str]]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class CoverageSelection:
+    """Outcome of :func:`~.coverage.coverage_keep`.
+
+    Attributes
+    ----------
+    keep : ndarray
+        ``bool`` (N,) keep mask.
+    coverage : ndarray
+        ``float64`` (N,): fraction of each image's cells shown by the kept images
+        other than itself (1 - what removing it would lose).
+    coverers : dict of int to list of int
+        Removed image -> the kept images whose projections cover it.
+    doubtful_pairs : set of (int, int)
+        Pairs left out because their projection disagreed with a chain through a
+        third image.
+    retained : float
+        Estimated surface of the kept images / surface of all images, from the same
+        projections (the union of a set is built image by image in index order, each
+        adding the cells its earlier members do not show).
+    min_coverage : float
+        The required share of a removed image.
+    """
+
+    keep: np.ndarray
+    coverage: np.ndarray
+    coverers: dict[int, list[int]]
+    doubtful_pairs: set[tuple[int, int]]
+    retained: float
+    min_coverage: float
 
 
 @dataclass

@@ -34,7 +34,7 @@ import faiss
 import numba
 import numpy as np
 
-from ..hashing._kernels import popcount
+from ..hashing.kernels import popcount
 from ..hashing.codes import as_words
 from ..validation import check_int
 from .verify.features import ImageFeatures

@@ -40,7 +40,7 @@ from .results import DuplicateSearch
 from .retrieval import DescriptorIndex, RetrievalSettings, select_candidates
 
 __all__ = ["CANDIDATES_PER_IMAGE", "HISTOGRAM_SOURCE", "MAX_DISTANCE", "SpatialCodes", "SpatialVoteRule", "spatial_candidates", "spatial_codes",
-           "spatial_distances", "spatial_overlaps", "spatial_search"]
+           "search_cells", "spatial_distances", "spatial_overlaps", "spatial_search"]
 
 #: Partners each image keeps under ``pairing="all"`` (a pair stays if either image keeps it).
 CANDIDATES_PER_IMAGE = 10
@@ -295,7 +295,12 @@ def spatial_search(codes: np.ndarray, paths: Sequence[str | os.PathLike], spatia
     DuplicateSearch
         Distances are percentages (``n_bits`` = 100, the scale of the histogram).
     """
-    options = resolve_options(options, settings)
+    return search_cells(codes, paths, spatial, resolve_options(options, settings))
+
+
+def search_cells(codes: np.ndarray, paths: Sequence[str | os.PathLike], spatial: SpatialCodes,
+                 options: DedupOptions) -> DuplicateSearch:
+    """:func:`spatial_search` with options the caller has resolved (the pipeline)."""
     grid, rule = spatial.grid, spatial.rule
     unpack_cell_codes(codes, grid)  # shape and dtype check
     names = [os.fspath(p) if isinstance(p, os.PathLike) else str(p) for p in paths]
@@ -309,7 +314,7 @@ def spatial_search(codes: np.ndarray, paths: Sequence[str | os.PathLike], spatia
     parts_i, parts_j, parts_d = [], [], []
     populated = {}
     for key, members in group_indices(names, regex).items():
-        if options.pairing == "all":
+        if not options.ordered:
             li, lj, ld = spatial_candidates(codes[members], grid, rule,
                                             min_overlap=options.min_overlap)
         else:
@@ -327,6 +332,6 @@ def spatial_search(codes: np.ndarray, paths: Sequence[str | os.PathLike], spatia
         thresholds={key: threshold for key in populated},
         histogram=np.bincount(d, minlength=MAX_DISTANCE + 1), populated=populated,
         paths=names, n_bits=MAX_DISTANCE, pairing=options.pairing,
-        window=options.window if options.pairing == "window" else None,
+        window=options.capture_window,
         group_by=options.group_by, threshold_mode="fixed" if fixed else "model",
         histogram_source=HISTOGRAM_SOURCE, report_radius=None)

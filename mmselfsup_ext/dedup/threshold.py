@@ -9,7 +9,7 @@ from ..hashing import (distance_histogram, knn_distances, otsu_threshold,
                        sampled_distance_histogram, sampled_knn_distances)
 
 __all__ = ["OTSU_SOURCES", "parse_threshold", "candidate_histogram", "all_pairs_histogram",
-           "resolve_threshold", "combined_threshold"]
+           "resolve_threshold", "combined_threshold", "default_report_radius"]
 
 # What the Otsu histogram is built from under pairing 'all' (docs/design.md §5).
 OTSU_SOURCES = ("knn", "pairs")
@@ -128,3 +128,15 @@ def combined_threshold(thresholds: Mapping[str, int], populated: Mapping[str, bo
         values = sorted(int(t) for t in thresholds.values())
         return values[0] if values and len(set(values)) == 1 else -1
     return used[(len(used) - 1) // 2]
+
+
+def default_report_radius(n_bits: int) -> int:
+    """Reporting margin for ``pairing="all"``: ``n_bits // 8`` (8 of 64 bits).
+
+    ``pairs.csv`` under ``all`` lists every pair with distance
+    ``<= max(T, margin)``, so near-misses just above a low (or ``-1``) threshold
+    are visible for review and threshold sweeps, while two unrelated codes
+    (about ``n_bits / 2`` apart) almost never fall inside it and the file stays
+    O(N), never N².
+    """
+    return max(0, int(n_bits) // 8)

@@ -10,8 +10,8 @@
 - :mod:`.perturbations`: the robustness protocol's image perturbations.
 """
 from .flight import FlightPlan, FlightResult, ShotJitter, render_shot, simulate_flight
-from .geometry import (CoverageGrid, clip_convex, intersection_area, is_convex, overlap_ratio,
-                       pairwise_overlaps, polygon_area)
+from ..geometry import clip_convex, intersection_area, is_convex, overlap_ratio, polygon_area
+from .geometry import CoverageGrid, pairwise_overlaps
 from .perturbations import PERTURBATIONS
 from .real_surveys import photo_label, scaled_walls, shared_photos
 from .scoring import (GroundTruth, WallCoverage, format_table, load_ground_truth, roc_auc,

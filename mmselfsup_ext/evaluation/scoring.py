@@ -49,7 +49,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
-from .geometry import CoverageGrid, as_polygon
+from ..geometry import as_polygon
+from .geometry import CoverageGrid
 
 _TRUE = {"1", "true", "yes"}
 _FALSE = {"0", "false", "no"}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _kernels
+from . import kernels
 
 
 @dataclass
@@ -103,4 +103,4 @@ def verify_tasks(index: MihIndex, n_tasks: int) -> list[tuple[int, np.ndarray, n
 def verify(words: tuple, index: MihIndex, task: tuple, radius: int):
     """Run one verification task (see :func:`verify_tasks`)."""
     s, lo, hi = task
-    return _kernels.mih_verify(words, index.keys, s, index.orders[s], lo, hi, radius)
+    return kernels.mih_verify(words, index.keys, s, index.orders[s], lo, hi, radius)

@@ -2,7 +2,7 @@
 
 All functions take codes as a ``uint8`` array of shape ``(N, nbytes)`` (see
 :mod:`.codes`); a code has ``8 * nbytes`` bits. None of them builds an N x N matrix:
-the compiled kernels (:mod:`._kernels`) use O(N + output) memory and run on
+the compiled kernels (:mod:`.kernels`) use O(N + output) memory and run on
 ``n_threads`` threads (default: the CPUs this process may use). The blocked numpy
 implementation in :mod:`._reference` is the slow reference they are tested against.
 """
@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from . import _kernels, _mih
+from . import _mih, kernels
 from ..validation import check_int
 from .codes import as_words, check_codes
 
@@ -82,7 +82,7 @@ def _scan(
     # More tasks than threads: a thread slowed by other processes then takes fewer.
     n_tasks = 1 if n_threads == 1 else 4 * n_threads
     hists = _run(
-        lambda t: _kernels.scan(words, radius, n_bits, want_hist, t, n_tasks, row_counts),
+        lambda t: kernels.scan(words, radius, n_bits, want_hist, t, n_tasks, row_counts),
         n_tasks,
         n_threads,
     )
@@ -104,7 +104,7 @@ def _fill(
     task_rows = [np.ascontiguousarray(rows[t::n_tasks]) for t in range(n_tasks)]
     task_offsets = [np.ascontiguousarray(offsets[t::n_tasks]) for t in range(n_tasks)]
     _run(
-        lambda t: _kernels.fill_pairs(words, radius, task_rows[t], task_offsets[t], *out),
+        lambda t: kernels.fill_pairs(words, radius, task_rows[t], task_offsets[t], *out),
         n_tasks,
         n_threads,
     )
@@ -294,7 +294,7 @@ def pair_distances(codes: np.ndarray, i: Sequence[int], j: Sequence[int]) -> np.
     n = codes.shape[0]
     if min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n:
         raise ValueError(f"pair indices must lie in [0, {n}) for {n} codes")
-    return _kernels.pair_distances(_words(codes), i.astype(np.int64), j.astype(np.int64))
+    return kernels.pair_distances(_words(codes), i.astype(np.int64), j.astype(np.int64))
 
 
 def knn_distances(
@@ -346,7 +346,7 @@ def _knn_of_rows(
     # a thread slowed by other processes from holding up the rest.
     bounds = np.linspace(0, rows.size, 4 * threads + 1).astype(np.int64)
     _run(
-        lambda t: _kernels.knn(
+        lambda t: kernels.knn(
             words, k, n_bits, rows[bounds[t] : bounds[t + 1]], out[bounds[t] : bounds[t + 1]]
         ),
         len(bounds) - 1,

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ...fileio import UnreadableImageError, load_image
-from ..encoders import EncodeResult
+from ..results import EncodeResult
 from ..parallel import ordered_map
 
 DETECTORS = ("orb", "sift", "akaze")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ...evaluation.geometry import polygon_area
+from ...geometry import polygon_area
 
 
 def outline(size: tuple[int, int]) -> np.ndarray:

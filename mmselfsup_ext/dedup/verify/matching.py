@@ -12,7 +12,7 @@ import cv2
 import numba
 import numpy as np
 
-from ...hashing._kernels import popcount
+from ...hashing.kernels import popcount
 from ...hashing.codes import as_words
 
 

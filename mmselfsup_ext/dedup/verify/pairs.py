@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .features import ImageFeatures
-from ...evaluation.geometry import polygon_area
+from ...geometry import polygon_area
 from .geometry import (clip_to_rect, hull_area, invert_homography, normalize_homography,
                        overlap_fraction, plausible, warp_outline)
 from .matching import ratio_matches

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmselfsup_ext.dedup.grouping import priority_order
+from mmselfsup_ext.dedup.keep_policies import priority_order
 from mmselfsup_ext.dedup import find_duplicates, select_keepers
 
 # Consecutive codes differ by one bit, codes two apart by two: with window 1 and
@@ -29,11 +29,11 @@ def _kept(decision) -> list[str]:
     return [NAMES[p] for p in decision.keep]
 
 
-def test_chain_cover_keeps_every_other_image_component_keeps_one():
+def test_chain_pairwise_keeps_every_other_image_component_keeps_one():
     search = _chain_search()
-    cover = select_keepers(search, keep="first", keep_mode="cover")
+    cover = select_keepers(search, keep="first", keep_mode="pairwise")
     component = select_keepers(search, keep="first", keep_mode="component")
-    assert _kept(cover) == ["A", "C", "E"] and cover.mode == "cover"
+    assert _kept(cover) == ["A", "C", "E"] and cover.mode == "pairwise"
     assert _kept(component) == ["A"] and component.mode == "component"
     # Both report the same single duplicate group; cover's first keeper is its head.
     assert len(cover.components) == len(component.components) == 1
@@ -49,7 +49,7 @@ def test_sharpest_order_is_respected():
     # Sharpness A..E = 1, 5, 2, 9, 3. Visiting D, B, E, C, A by hand: D kept, B kept
     # (A, C not kept yet), E goes (D kept), C goes (B, D kept), A goes (B kept).
     cache = _scores("sharpest", NAMES, [1.0, 5.0, 2.0, 9.0, 3.0])
-    decision = select_keepers(search, keep="sharpest", files=NAMES, keep_mode="cover", score_cache=cache)
+    decision = select_keepers(search, keep="sharpest", files=NAMES, keep_mode="pairwise", score_cache=cache)
     assert _kept(decision) == ["B", "D"]
     assert decision.keepers == [3]
 
@@ -59,19 +59,19 @@ def test_largest_order_and_ties_by_capture_order():
     # C and E tie for the most pixels; C is earlier, so C is visited first: C kept,
     # E kept (D not kept), B and D go (neighbours of C/E), A kept (B went).
     cache = _scores("largest", NAMES, [(10, 1), (20, 1), (50, 7), (20, 9), (50, 7)])
-    decision = select_keepers(search, keep="largest", files=NAMES, keep_mode="cover", score_cache=cache)
+    decision = select_keepers(search, keep="largest", files=NAMES, keep_mode="pairwise", score_cache=cache)
     assert _kept(decision) == ["A", "C", "E"]
     # With C strictly smaller than E, E leads: E kept, C kept, A kept.
     cache = _scores("largest", NAMES, [(10, 1), (20, 1), (49, 7), (20, 9), (50, 7)])
-    decision = select_keepers(search, keep="largest", files=NAMES, keep_mode="cover", score_cache=cache)
+    decision = select_keepers(search, keep="largest", files=NAMES, keep_mode="pairwise", score_cache=cache)
     assert decision.keepers == [4] and _kept(decision) == ["A", "C", "E"]
     # Middle image largest: C kept, B and D go, both ends stay (their only neighbours went).
     cache = _scores("largest", NAMES, [(1, 0), (2, 0), (9, 0), (2, 0), (1, 0)])
-    decision = select_keepers(search, keep="largest", files=NAMES, keep_mode="cover", score_cache=cache)
+    decision = select_keepers(search, keep="largest", files=NAMES, keep_mode="pairwise", score_cache=cache)
     assert _kept(decision) == ["A", "C", "E"]
     # B and D largest: both kept, and they cover A, C and E.
     cache = _scores("largest", NAMES, [(1, 0), (9, 0), (2, 0), (9, 0), (1, 0)])
-    decision = select_keepers(search, keep="largest", files=NAMES, keep_mode="cover", score_cache=cache)
+    decision = select_keepers(search, keep="largest", files=NAMES, keep_mode="pairwise", score_cache=cache)
     assert _kept(decision) == ["B", "D"]
 
 
@@ -92,7 +92,7 @@ def test_cover_is_a_maximal_independent_set_on_random_graphs(seed, policy):
     search = find_duplicates(codes, names, pairing="all", threshold=2)
     values = rng.permutation(n).astype(float).tolist()
     cache = _scores("sharpest", names, values)
-    decision = select_keepers(search, keep=policy, files=names, keep_mode="cover", score_cache=cache)
+    decision = select_keepers(search, keep=policy, files=names, keep_mode="pairwise", score_cache=cache)
     # Brute force over the full pair matrix (n = 40 is tiny).
     bits = np.unpackbits(codes, axis=1)
     dist = (bits[:, None, :] != bits[None, :, :]).sum(axis=2)

@@ -1,4 +1,4 @@
-"""Duplicate graph -> connected components -> one kept image per component."""
+"""Keep policies and modes: which image of a duplicate group is preferred, components."""
 from __future__ import annotations
 
 import os
@@ -12,16 +12,19 @@ from scipy.sparse.csgraph import connected_components
 
 from ..fileio.loading import UnreadableImageError, image_header_size, load_image
 
-__all__ = ["KEEP_POLICIES", "KEEP_MODES", "SHARPNESS_SIDE", "duplicate_components",
+__all__ = ["KEEP_POLICIES", "KEEP_MODES", "LEGACY_KEEP_MODES", "SHARPNESS_SIDE", "duplicate_components",
            "choose_keepers", "priority_order", "policy_score", "sharpness", "size_key"]
 
 KEEP_POLICIES = ("first", "sharpest", "largest")
-# ``coverage`` (with verification): an image goes only if the kept images, projected
-# into it through verified homographies, still show (almost) all of it. ``cover``:
-# greedy in policy order, an image goes only if a kept image is its duplicate (a chain
-# A~B~C with A, C disjoint keeps A and C). ``component``: one image per connected
-# component (the paper), which drops C's surface in that chain.
-KEEP_MODES = ("coverage", "cover", "component")
+# ``surface`` (with verification): an image goes only if the kept images, projected
+# into it through verified homographies, still show (almost) all of its surface.
+# ``pairwise``: greedy in policy order, an image goes only if a kept image is its
+# duplicate (a chain A~B~C with A, C disjoint keeps A and C). ``component``: one image
+# per connected component (the paper), which drops C's surface in that chain.
+KEEP_MODES = ("surface", "pairwise", "component")
+#: The modes' names before 2026-12 (``coverage`` and ``cover`` read too alike); still
+#: accepted, with a warning.
+LEGACY_KEEP_MODES = {"coverage": "surface", "cover": "pairwise"}
 
 # Sharpness is measured at a common scale: the variance of the Laplacian depends
 # on resolution, so a 20 MP and a 5 MP copy are compared after both are reduced
