@@ -9,7 +9,8 @@
   the ideal coverage-preserving choice.
 - :mod:`.perturbations`: the robustness protocol's image perturbations.
 """
-from .flight import FlightPlan, FlightResult, ShotJitter, render_shot, simulate_flight
+from .camera import render_shot
+from .flight import FlightPlan, FlightResult, ShotJitter, simulate_flight
 from ..geometry import clip_convex, intersection_area, is_convex, overlap_ratio, polygon_area
 from .geometry import CoverageGrid, pairwise_overlaps
 from .perturbations import PERTURBATIONS

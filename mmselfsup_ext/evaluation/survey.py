@@ -34,8 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from .flight import (FlightPlan, FlightResult, ShotJitter, as_surface, capture_jpeg,
-                     check_shot_size, fly_pass, pass_grid, prepare_images_dir, render_shot)
+from .camera import capture_jpeg, render_shot
+from .flight import (FlightPlan, FlightResult, ShotJitter, as_surface, check_shot_size, fly_pass,
+                     pass_grid, prepare_images_dir)
 from .geometry import pairwise_overlaps
 from .surfaces import Surface, load_photo, procedural_concrete
 
