@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import platform
 import resource
 import subprocess
 import sys
@@ -199,3 +200,14 @@ def table(results: dict) -> str:
 if __name__ == "__main__":  # the fresh process of :func:`measure`
     print(json.dumps(run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3],
                                   int(sys.argv[4]))))
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else the machine type."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()

@@ -51,6 +51,8 @@ from mmselfsup_ext.dedup.verify import FeatureEncoder
 from mmselfsup_ext.fileio import discover_images
 from mmselfsup_ext.hashing import CLASSICAL_METHODS
 
+from _common import cpu_model
+
 REPO = Path(__file__).resolve().parents[1]
 DEEP_CONFIG = REPO / "configs" / "selfsup" / "hashclr" / "hashclr_swin_tiny_fpn_2xb16_coslr_120e.py"
 # imagededup's class for each project method.
@@ -117,17 +119,6 @@ def load_peer() -> tuple[object, str] | None:
         if name.startswith("imagededup"):
             logging.getLogger(name).setLevel(logging.WARNING)
     return methods, imagededup.__version__
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux), else the machine type."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def timed(task: Callable[[], int], expected: int) -> float:

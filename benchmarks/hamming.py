@@ -35,6 +35,8 @@ from mmselfsup_ext.hashing import distance_histogram, radius_pairs
 from mmselfsup_ext.hashing import _mih, _reference
 from mmselfsup_ext.hashing.hamming import histogram_and_radius_pairs
 
+from _common import cpu_model
+
 C_SOURCE = r"""
 #include <stdint.h>
 #include <stdlib.h>
@@ -217,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         have_faiss = True
     except ImportError:
         have_faiss = False
-    print(f"threads: {args.threads}; CPU: {_cpu_name()}")
+    print(f"threads: {args.threads}; CPU: {cpu_model()}")
     if not have_faiss:
         print("faiss: not importable, skipped")
 
@@ -290,16 +292,6 @@ def _print_rows(rows, header):
     for n, bits, radius, found, name, s, cpu, rate, ratio, cpu_ratio in rows:
         print(f"{n:>9} {bits:>4} {radius:>3} {found:>9} {name:<28} {s:>9.3f} {cpu:>9.3f} "
               f"{rate:>10.3g} {ratio:>6.2f} {cpu_ratio:>8.2f}", flush=True)
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 if __name__ == "__main__":

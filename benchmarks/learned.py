@@ -48,8 +48,8 @@ What it does:
 Example (``benchmarks/README_learned.md``)::
 
     python benchmarks/learned.py --out work_dirs/learned \
-        --model shipped=mmselfsup_ext/model_zoo/hashclr-overlap_swin_small-cpu_fpn_concrete.pth \
-        --model spatial=work_dirs/spatialhash_swin_small-cpu_fpn_1xb8_coslr_6e_concrete/epoch_6.pth
+        --model shipped=mmselfsup_ext/model_zoo/hashclr-overlap_swin_nano_fpn_concrete.pth \
+        --model spatial=work_dirs/spatialhash_swin_nano_fpn_1xb8_coslr_6e_concrete/epoch_6.pth
 
 A model is ``LABEL=CHECKPOINT`` or ``LABEL=CONFIG,CHECKPOINT``.
 """

@@ -6,8 +6,8 @@ survey and over one survey of every real photo in the shared data folder, with e
 pairing, every candidate source, the spatial codes, keep policies and an incremental
 rerun. It prints one sha256 per output file: ``codes.csv``, ``pairs.csv``, ``keep.txt``,
 ``remove.txt`` as written, ``summary.json`` and ``summary.csv`` without their timings
-(wall-clock seconds differ run to run) and with the keep modes' former names mapped to
-their new ones. ``report.html`` and the encodings cache are left out: the report embeds
+(wall-clock seconds differ run to run) and with the former names of keep modes and of
+shipped model files mapped to their new ones. ``report.html`` and the encodings cache are left out: the report embeds
 the timings and the cache's bytes depend on SQLite's pages.
 
 Run it on two checkouts and compare (the revision under test first on ``PYTHONPATH``)::
@@ -42,6 +42,9 @@ VERBATIM = ("codes.csv", "pairs.csv", "keep.txt", "remove.txt")
 #: Keep modes renamed on purpose (``dedup.keep_policies.LEGACY_KEEP_MODES``): a
 #: ``summary.json`` of either name digests the same.
 RENAMED_KEEP_MODES = {"coverage": "surface", "cover": "pairwise"}
+#: Shipped model files renamed on purpose (``swin_small-cpu`` -> ``swin_nano``): the
+#: ``encoder`` identity in ``summary.json`` names the config file.
+RENAMED_MODEL_FILES = {"swin_small-cpu": "swin_nano"}
 
 
 def _make_surveys(work: Path) -> dict[str, Path]:
@@ -105,6 +108,9 @@ def _without_timings(value: object) -> object:
                  if key != "timings" and not key.endswith("_s")}
         if "keep_mode" in value:
             value["keep_mode"] = RENAMED_KEEP_MODES.get(value["keep_mode"], value["keep_mode"])
+        if isinstance(value.get("encoder"), str):
+            for old, new in RENAMED_MODEL_FILES.items():
+                value["encoder"] = value["encoder"].replace(old, new)
         return value
     if isinstance(value, list):
         return [_without_timings(item) for item in value]

@@ -193,17 +193,8 @@ def intersection_area(a: np.ndarray, b: np.ndarray) -> float:
 def overlap_ratio(a: np.ndarray, b: np.ndarray) -> float:
     """Overlap of two footprints: intersection area / smaller footprint area.
 
-    Symmetric, in ``[0, 1]``; 1 when one footprint contains the other.
-
-    Parameters
-    ----------
-    a, b : array_like
-        Convex ``(K, 2)`` polygons.
-
-    Returns
-    -------
-    float
-        The overlap ratio.
+    Symmetric, in ``[0, 1]``; 1 when one footprint contains the other. ``a`` and ``b``
+    are convex ``(K, 2)`` polygons, as for :func:`intersection_area`.
 
     Examples
     --------

@@ -16,8 +16,8 @@ MODEL_ZOO_DIR = Path(__file__).resolve().parent / "model_zoo"
 
 #: Shipped models by name: the stem of their config (``.py``) and weights (``.pth``).
 ZOO_MODELS = {
-    "spatialhash": "spatialhash_swin_small-cpu_fpn_concrete",
-    "hashclr": "hashclr-overlap_swin_small-cpu_fpn_concrete",
+    "spatialhash": "spatialhash_swin_nano_fpn_concrete",
+    "hashclr": "hashclr-overlap_swin_nano_fpn_concrete",
 }
 
 #: The model loaded when none is named (benchmarks/README_learned.md: it wins every

@@ -43,7 +43,7 @@ from mmselfsup_ext.dedup.verify import FeatureEncoder
 CLI_FLAGS = ("--pairing", "all", "--threshold", "4", "--no-progress", "--no-report",
              "--workers", "1")
 DEEP_CONFIG = Path(__file__).resolve().parents[1] / (
-    "configs/selfsup/hashclr/hashclr_swin_small-cpu_fpn_1xb8_coslr_2e.py")
+    "configs/selfsup/hashclr/hashclr_swin_nano_fpn_1xb8_coslr_2e.py")
 
 
 class DigestEncoder:

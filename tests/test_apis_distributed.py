@@ -181,6 +181,18 @@ def test_deep_encoder_two_ranks_equal_single_process(image_dir: Path, launched: 
     _check_sharded(launched / "deep", paths)
 
 
+def _run_once_and_under_torchrun(script: Path, args: list[str], tmp_path: Path) -> None:
+    """Run ``script args`` in one process (into ``tmp_path/one``) and on 2 gloo ranks (``two``)."""
+    env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_ENV}
+    env["OMP_NUM_THREADS"] = "1"
+    single = subprocess.run([sys.executable, str(script), *args, "--out", str(tmp_path / "one")],
+                            env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
+    assert single.returncode == 0, single.stderr[-3000:]
+    dist = subprocess.run([*_TORCHRUN, str(script), *args, "--out", str(tmp_path / "two")],
+                          env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
+    assert dist.returncode == 0, dist.stdout[-2000:] + dist.stderr[-3000:]
+
+
 @pytest.mark.process
 def test_deep_script_under_torchrun_equals_single_process(image_dir: Path, tmp_path: Path) -> None:
     """The shipped global model via SwinFpnHashCLR_deduplication.py, codes and keypoint
@@ -189,14 +201,7 @@ def test_deep_script_under_torchrun_equals_single_process(image_dir: Path, tmp_p
     common = [str(image_dir), "--model", "hashclr", "--bits", "32", "64", "--batch-size", "1", "--img-size", "64",
               "--pairing", "all", "--threshold", "6", "--no-progress", "--no-report",
               "--no-cache", "--verify"]
-    env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_ENV}
-    env["OMP_NUM_THREADS"] = "1"
-    single = subprocess.run([sys.executable, str(script), *common, "--out", str(tmp_path / "one")],
-                            env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
-    assert single.returncode == 0, single.stderr[-3000:]
-    dist = subprocess.run([*_TORCHRUN, str(script), *common, "--out", str(tmp_path / "two")],
-                          env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
-    assert dist.returncode == 0, dist.stdout[-2000:] + dist.stderr[-3000:]
+    _run_once_and_under_torchrun(script, common, tmp_path)
     for tag in ("hashclr32", "hashclr64"):
         for name in ("codes.csv", "pairs.csv", "keep.txt", "remove.txt"):
             one = (tmp_path / "one" / tag / name).read_bytes()
@@ -212,14 +217,7 @@ def test_spatial_default_under_torchrun_equals_single_process(image_dir: Path, t
     script = Path(__file__).resolve().parents[1] / "SwinFpnHashCLR_deduplication.py"
     common = [str(image_dir), "--batch-size", "1", "--pairing", "all", "--no-progress", "--no-report",
               "--no-cache"]
-    env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_ENV}
-    env["OMP_NUM_THREADS"] = "1"
-    single = subprocess.run([sys.executable, str(script), *common, "--out", str(tmp_path / "one")],
-                            env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
-    assert single.returncode == 0, single.stderr[-3000:]
-    dist = subprocess.run([*_TORCHRUN, str(script), *common, "--out", str(tmp_path / "two")],
-                          env=env, capture_output=True, text=True, timeout=_HANG_GUARD_S)
-    assert dist.returncode == 0, dist.stdout[-2000:] + dist.stderr[-3000:]
+    _run_once_and_under_torchrun(script, common, tmp_path)
     tag = "spatialhash64x8x8"
     for name in ("codes.csv", "pairs.csv", "keep.txt", "remove.txt"):
         assert (tmp_path / "one" / tag / name).read_bytes() == (tmp_path / "two" / tag / name).read_bytes(), name

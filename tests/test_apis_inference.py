@@ -19,8 +19,8 @@ from mmselfsup_ext.apis import (CheckpointError, ConfigError, DeepHashEncoder, c
 from mmselfsup_ext.dedup import ClassicalEncoder
 
 REPO = Path(__file__).resolve().parents[1]
-MIM_CONFIG = REPO / "configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-1e_concrete.py"
-SIMCLR_CONFIG = REPO / "configs/selfsup/simclr/simclr_swin_small-cpu_fpn_1xb8_coslr_1e_concrete.py"
+MIM_CONFIG = REPO / "configs/selfsup/simmim/simmim_swin_nano_fpn_1xb8-coslr-1e_concrete.py"
+SIMCLR_CONFIG = REPO / "configs/selfsup/simclr/simclr_swin_nano_fpn_1xb8_coslr_1e_concrete.py"
 
 
 @pytest.fixture(scope="module")

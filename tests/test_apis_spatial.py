@@ -27,7 +27,7 @@ from mmselfsup_ext.hashing import (CellGrid, all_pairs_agreement, cell_distances
 TINY_SPATIAL = dict(
     model=dict(
         type="SwinFpnSpatialHash", data_preprocessor=dict(type="PerImageDataPreprocessor"),
-        backbone=dict(type="SwinFpn", arch="small-cpu", img_size=64, window_size=2, out_level=2),
+        backbone=dict(type="SwinFpn", arch="nano", img_size=64, window_size=2, out_level=2),
         neck=dict(type="ConvProjectionNeck", in_channels=128, hid_channels=32, out_channels=16),
         head=dict(type="SpatialHashHead")),
     inference_img_size=64,

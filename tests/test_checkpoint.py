@@ -180,8 +180,8 @@ def test_unpickling_error_type_is_what_torch_raises(tmp_path):
 
 # ------------------------------------------- malicious checkpoints (issue 13 item 4)
 REPO = Path(__file__).resolve().parents[1]
-HASHCLR_CPU = REPO / "configs/selfsup/simclr/simclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
-MIM_CPU = REPO / "configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"
+HASHCLR_CPU = REPO / "configs/selfsup/simclr/simclr_swin_nano_fpn_1xb8_coslr_2e.py"
+MIM_CPU = REPO / "configs/selfsup/simmim/simmim_swin_nano_fpn_1xb8-coslr-2e.py"
 
 
 class _ShellTouch:

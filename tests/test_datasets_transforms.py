@@ -191,7 +191,7 @@ def _batch_from_config(config: str, folder: str, batch: int = 3) -> dict:
 
 
 def test_two_view_config_pipeline_shapes(folder):
-    cfg, batch = _batch_from_config("hashclr/hashclr_swin_small-cpu_fpn_1xb8_coslr_2e.py", folder)
+    cfg, batch = _batch_from_config("hashclr/hashclr_swin_nano_fpn_1xb8_coslr_2e.py", folder)
     assert len(batch["inputs"]) == 2 and len(batch["inputs"][0]) == 3
     assert all(v.shape == (3, 128, 128) and v.dtype == torch.uint8 for view in batch["inputs"] for v in view)
     assert "mask" not in batch["data_samples"] and len(batch["data_samples"]["img_path"]) == 3
@@ -201,7 +201,7 @@ def test_two_view_config_pipeline_shapes(folder):
 
 
 def test_mim_config_pipeline_shapes(folder):
-    cfg, batch = _batch_from_config("simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py", folder)
+    cfg, batch = _batch_from_config("simmim/simmim_swin_nano_fpn_1xb8-coslr-2e.py", folder)
     assert len(batch["inputs"]) == 1
     assert all(m.shape == (32, 32) and m.dtype == torch.bool for m in batch["data_samples"]["mask"])
     out = MODELS.build(cfg.model.data_preprocessor)(batch)

@@ -12,11 +12,11 @@ IMG = 64
 
 
 def small_backbone(**kwargs) -> dict:
-    return dict(type="SwinFpn", arch="small-cpu", img_size=IMG, window_size=4, **kwargs)
+    return dict(type="SwinFpn", arch="nano", img_size=IMG, window_size=4, **kwargs)
 
 
-def mim_cfg(arch: str = "small-cpu", img_size: int = IMG, window: int = 4) -> dict:
-    channels = 128 if arch == "small-cpu" else 768
+def mim_cfg(arch: str = "nano", img_size: int = IMG, window: int = 4) -> dict:
+    channels = 128 if arch == "nano" else 768
     return dict(
         type="SwinFpnMIM",
         backbone=dict(type="SwinFpn", arch=arch, img_size=img_size, window_size=window, use_mask_token=True),
@@ -28,7 +28,7 @@ def mim_cfg(arch: str = "small-cpu", img_size: int = IMG, window: int = 4) -> di
 
 def clr_cfg(algorithm: str = "SwinFpnHashCLR", backbone: dict | None = None, **kwargs) -> dict:
     backbone = backbone or small_backbone()
-    channels = 128 if backbone["arch"] == "small-cpu" else 768
+    channels = 128 if backbone["arch"] == "nano" else 768
     head = dict(type="HashCLRHead", temperature=0.1, beta=1.0) if algorithm == "SwinFpnHashCLR" else dict(
         type="ContrastiveHead", temperature=0.1)
     return dict(

@@ -15,7 +15,7 @@ def swin_tiny() -> SwinFpn:
 @pytest.fixture(scope="module")
 def small_masked() -> SwinFpn:
     torch.manual_seed(0)
-    return SwinFpn(arch="small-cpu", img_size=64, window_size=4, use_mask_token=True).eval()
+    return SwinFpn(arch="nano", img_size=64, window_size=4, use_mask_token=True).eval()
 
 
 @pytest.mark.parametrize("size", [256, 512])
@@ -38,8 +38,8 @@ def test_tiny_keeps_window_6_at_512(swin_tiny):
     assert windows == {(6, 6)}
 
 
-def test_small_cpu_arch_shapes(small_masked):
-    spec = SWIN_FPN_ARCHS["small-cpu"]
+def test_nano_arch_shapes(small_masked):
+    spec = SWIN_FPN_ARCHS["nano"]
     assert (spec["embed_dims"], tuple(spec["depths"]), tuple(spec["num_heads"]), spec["fpn_channels"]) == (
         32,
         (1, 1, 2, 1),
@@ -52,6 +52,17 @@ def test_small_cpu_arch_shapes(small_masked):
         out = small_masked(x)
     assert [tuple(f.shape) for f in feats] == [(2, 32, 16, 24), (2, 64, 8, 12), (2, 128, 4, 6), (2, 256, 2, 3)]
     assert tuple(out.shape) == (2, 128, 2, 3)
+
+
+def test_former_arch_name_builds_the_same_network():
+    # Checkpoints trained before the rename embed arch="small-cpu".
+    torch.manual_seed(0)
+    former = SwinFpn(arch="small-cpu", img_size=64, window_size=4).eval()
+    current = SwinFpn(arch="nano", img_size=64, window_size=4).eval()
+    current.load_state_dict(former.state_dict())  # strict: raises unless every tensor matches
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(former(x), current(x))
 
 
 def test_dict_arch_and_fpn_override():
@@ -127,11 +138,11 @@ def test_all_zero_mask_equals_no_mask(small_masked):
         (dict(arch="huge"), None, "arch must be one of"),
         (dict(arch=dict(embed_dims=8)), None, "needs keys"),
         (dict(arch=dict(embed_dims=8, depths=(1,), num_heads=(1,), window=3)), None, "needs keys"),
-        (dict(arch="small-cpu", img_size=70), None, "multiple of 32"),
-        (dict(arch="small-cpu", img_size=64), (torch.zeros(1, 3, 64, 48), None), "multiples of 32"),
-        (dict(arch="small-cpu", img_size=64), (torch.zeros(1, 3, 64, 64), torch.zeros(1, 16, 16)), "use_mask_token"),
+        (dict(arch="nano", img_size=70), None, "multiple of 32"),
+        (dict(arch="nano", img_size=64), (torch.zeros(1, 3, 64, 48), None), "multiples of 32"),
+        (dict(arch="nano", img_size=64), (torch.zeros(1, 3, 64, 64), torch.zeros(1, 16, 16)), "use_mask_token"),
         (
-            dict(arch="small-cpu", img_size=64, use_mask_token=True),
+            dict(arch="nano", img_size=64, use_mask_token=True),
             (torch.zeros(1, 3, 64, 64), torch.zeros(1, 8, 8)),
             r"mask of shape \(1, 16, 16\)",
         ),

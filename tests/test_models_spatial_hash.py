@@ -140,20 +140,20 @@ def test_conv_projection_neck_keeps_the_grid():
 
 
 def test_swin_fpn_out_level_sets_the_cell_grid_without_new_weights():
-    coarse = SwinFpn(arch="small-cpu", img_size=64, window_size=2).eval()
-    fine = SwinFpn(arch="small-cpu", img_size=64, window_size=2, out_level=2).eval()
+    coarse = SwinFpn(arch="nano", img_size=64, window_size=2).eval()
+    fine = SwinFpn(arch="nano", img_size=64, window_size=2, out_level=2).eval()
     fine.load_state_dict(coarse.state_dict())
     x = torch.randn(1, 3, 64, 64)
     assert coarse(x).shape == (1, 128, 2, 2) and coarse.out_stride == 32
     assert fine(x).shape == (1, 128, 4, 4) and fine.out_stride == 16
     with pytest.raises(ValueError, match="out_level"):
-        SwinFpn(arch="small-cpu", img_size=64, window_size=2, out_level=4)
+        SwinFpn(arch="nano", img_size=64, window_size=2, out_level=4)
 
 
 def _tiny_model():
     return MODELS.build(dict(
         type="SwinFpnSpatialHash", data_preprocessor=dict(type="PerImageDataPreprocessor"),
-        backbone=dict(type="SwinFpn", arch="small-cpu", img_size=64, window_size=2, out_level=2),
+        backbone=dict(type="SwinFpn", arch="nano", img_size=64, window_size=2, out_level=2),
         neck=dict(type="ConvProjectionNeck", in_channels=128, hid_channels=32, out_channels=16),
         head=dict(type="SpatialHashHead", decorrelation=1.0)))
 

@@ -25,8 +25,8 @@ CONFIGS = REPO / "configs" / "selfsup"
 MIM_PAPER = CONFIGS / "simmim/simmim_swin_tiny_fpn_2xb16-amp-coslr-800e.py"
 HASHCLR_PAPER = CONFIGS / "hashclr/hashclr_swin_tiny_fpn_2xb16_coslr_120e.py"
 SIMCLR_PAPER = CONFIGS / "simclr/simclr_swin_tiny_fpn_2xb16_coslr_120e.py"
-MIM_CPU = CONFIGS / "simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"
-HASHCLR_CPU = CONFIGS / "hashclr/hashclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
+MIM_CPU = CONFIGS / "simmim/simmim_swin_nano_fpn_1xb8-coslr-2e.py"
+HASHCLR_CPU = CONFIGS / "hashclr/hashclr_swin_nano_fpn_1xb8_coslr_2e.py"
 
 register_all_modules()
 

@@ -16,9 +16,9 @@ from mmselfsup_ext.utils import register_all_modules
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "tools" / "train.py"
-MIM_CPU = REPO / "configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"
+MIM_CPU = REPO / "configs/selfsup/simmim/simmim_swin_nano_fpn_1xb8-coslr-2e.py"
 MIM_PAPER = REPO / "configs/selfsup/simmim/simmim_swin_tiny_fpn_2xb16-amp-coslr-800e.py"
-HASHCLR_CPU = REPO / "configs/selfsup/hashclr/hashclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
+HASHCLR_CPU = REPO / "configs/selfsup/hashclr/hashclr_swin_nano_fpn_1xb8_coslr_2e.py"
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only behaviour")
 
 

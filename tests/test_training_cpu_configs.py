@@ -15,10 +15,10 @@ from mmselfsup_ext.engine import build_runner, load_config, prepare_training_con
 from mmselfsup_ext.utils import load_checkpoint_file
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "selfsup"
-MIM_CPU = "simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"
-HASHCLR_CPU = "hashclr/hashclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
-SIMCLR_CPU = "simclr/simclr_swin_small-cpu_fpn_1xb8_coslr_2e.py"
-SPATIAL_CPU = "spatialhash/spatialhash_swin_small-cpu_fpn_1xb8_coslr_6e_concrete.py"
+MIM_CPU = "simmim/simmim_swin_nano_fpn_1xb8-coslr-2e.py"
+HASHCLR_CPU = "hashclr/hashclr_swin_nano_fpn_1xb8_coslr_2e.py"
+SIMCLR_CPU = "simclr/simclr_swin_nano_fpn_1xb8_coslr_2e.py"
+SPATIAL_CPU = "spatialhash/spatialhash_swin_nano_fpn_1xb8_coslr_6e_concrete.py"
 
 
 class Recorder(Hook):
@@ -85,6 +85,12 @@ def _changed(before: dict, after: dict, prefix: str) -> bool:
     return any(not torch.equal(before[k], after[k]) for k in before if k.startswith(prefix))
 
 
+def _assert_backbone_started_from(recorder: Recorder, checkpoint: Path) -> None:
+    mim_state = load_checkpoint_file(checkpoint)["state_dict"]
+    backbone = {k: v for k, v in recorder.start_state.items() if k.startswith("backbone.")}
+    assert backbone and all(torch.equal(v, mim_state[k]) for k, v in backbone.items())
+
+
 def test_mim_cpu_config_trains_two_iterations(mim_run):
     recorder, runner, work_dir = mim_run
     assert runner.iter == 2 and len(recorder.outputs) == 2
@@ -99,9 +105,7 @@ def test_mim_cpu_config_trains_two_iterations(mim_run):
 def test_hashclr_cpu_config_starts_from_the_mim_backbone(mim_run, data_root, tmp_path):
     mim_checkpoint = mim_run[2] / "epoch_2.pth"
     recorder, runner = train(HASHCLR_CPU, tmp_path, data_root, **{"model.backbone_init": str(mim_checkpoint)})
-    mim_state = load_checkpoint_file(mim_checkpoint)["state_dict"]
-    backbone = {k: v for k, v in recorder.start_state.items() if k.startswith("backbone.")}
-    assert backbone and all(torch.equal(v, mim_state[k]) for k, v in backbone.items())
+    _assert_backbone_started_from(recorder, mim_checkpoint)
     assert runner.iter == 2
     assert recorder.gammas == pytest.approx([1.0, math.sqrt(2.0)])  # HashGammaHook, epochs 0 and 1
     for out in recorder.outputs:
@@ -123,9 +127,7 @@ def test_simclr_baseline_cpu_config_trains_two_iterations(data_root, tmp_path):
 def test_spatialhash_cpu_config_trains_on_view_geometry_from_the_mim_backbone(mim_run, data_root, tmp_path):
     mim_checkpoint = mim_run[2] / "epoch_2.pth"
     recorder, runner = train(SPATIAL_CPU, tmp_path, data_root, **{"model.backbone_init": str(mim_checkpoint)})
-    mim_state = load_checkpoint_file(mim_checkpoint)["state_dict"]
-    backbone = {k: v for k, v in recorder.start_state.items() if k.startswith("backbone.")}
-    assert backbone and all(torch.equal(v, mim_state[k]) for k, v in backbone.items())
+    _assert_backbone_started_from(recorder, mim_checkpoint)
     assert runner.iter == 2
     assert recorder.gammas == pytest.approx([1.0, math.sqrt(2.0)])
     for out in recorder.outputs:

@@ -29,7 +29,7 @@ from mmselfsup_ext.engine import build_runner, load_config, prepare_training_con
 from mmselfsup_ext.utils import load_checkpoint_file
 
 REPO = Path(__file__).resolve().parents[1]
-BASE_CONFIG = REPO / "configs" / "selfsup" / "simmim" / "simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"
+BASE_CONFIG = REPO / "configs" / "selfsup" / "simmim" / "simmim_swin_nano_fpn_1xb8-coslr-2e.py"
 
 TEST_CONFIG = """
 _base_ = [{base!r}]

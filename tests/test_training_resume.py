@@ -10,7 +10,7 @@ from mmengine.hooks import Hook
 from mmselfsup_ext.engine import build_runner, load_config, prepare_training_config
 from mmselfsup_ext.utils import load_checkpoint_file
 
-CONFIG = "simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py"
+CONFIG = "simmim/simmim_swin_nano_fpn_1xb8-coslr-2e.py"
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "selfsup"
 
 

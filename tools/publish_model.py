@@ -1,8 +1,10 @@
 """Turn a training checkpoint into a small inference checkpoint plus its config.
 
 Keeps the weights and the ``meta`` (training config text, epoch, iteration, seed) and
-drops the optimiser, scheduler and message-hub state, which inference never needs; the
-config is written beside it as a standalone ``.py`` (``_base_`` resolved). The output
+drops the optimiser, scheduler and message-hub state, which inference never needs. Beside
+it goes a standalone ``.py`` generated from the training config: the entries inference
+reads (``mmselfsup_ext.engine.config.inference_config``), the training config itself
+staying embedded in the checkpoint. The output
 loads with :func:`mmselfsup_ext.apis.init_model`. ``--cfg-options`` sets entries fixed
 after training (a spatial model's ``spatial_vote_rule``, calibrated by
 ``benchmarks/learned.py``) in both the written config and the embedded one.
@@ -10,8 +12,8 @@ after training (a spatial model's ``spatial_vote_rule``, calibrated by
 Example (how the shipped model was made; see mmselfsup_ext/model_zoo/README.md)::
 
     python tools/publish_model.py \
-        work_dirs/hashclr-overlap_swin_small-cpu_fpn_1xb8_coslr_2e_concrete/epoch_2.pth \
-        mmselfsup_ext/model_zoo/hashclr-overlap_swin_small-cpu_fpn_concrete
+        work_dirs/hashclr-overlap_swin_nano_fpn_1xb8_coslr_2e_concrete/epoch_2.pth \
+        mmselfsup_ext/model_zoo/hashclr-overlap_swin_nano_fpn_concrete
 """
 from __future__ import annotations
 
@@ -23,12 +25,17 @@ import torch
 from mmengine.config import Config
 
 from mmselfsup_ext.argtypes import OneLineArgumentParser
-from mmselfsup_ext.engine.config import ConfigError, parse_cfg_options
+from mmselfsup_ext.engine.config import ConfigError, inference_config, parse_cfg_options
 from mmselfsup_ext.utils import CheckpointError, load_checkpoint_file, state_dict_from_checkpoint
 
 
+#: First lines of every config this tool writes.
+HEADER = ("# Written by tools/publish_model.py: what inference reads of the training config, which the\n"
+          "# .pth beside this file embeds in full (meta['cfg']).\n")
+
+
 def publish(checkpoint: str | Path, stem: str | Path, cfg_options: dict | None = None) -> tuple[Path, Path, str]:
-    """Write ``<stem>.pth`` (weights + meta) and ``<stem>.py`` (the embedded config).
+    """Write ``<stem>.pth`` (weights + meta) and ``<stem>.py`` (the inference entries).
 
     Parameters
     ----------
@@ -63,7 +70,7 @@ def publish(checkpoint: str | Path, stem: str | Path, cfg_options: dict | None =
         cfg.merge_from_dict(cfg_options)
         meta["cfg"] = cfg.pretty_text
     torch.save({"meta": meta, "state_dict": {k: v.detach().cpu().contiguous() for k, v in state.items()}}, weights)
-    cfg.dump(str(config))
+    config.write_text(HEADER + inference_config(cfg).pretty_text)
     return weights, config, hashlib.sha256(weights.read_bytes()).hexdigest()
 
 

@@ -4,7 +4,7 @@ Examples
 --------
 Single process (GPU if present, else CPU)::
 
-    python tools/train.py configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py \
+    python tools/train.py configs/selfsup/simmim/simmim_swin_nano_fpn_1xb8-coslr-2e.py \
         --cfg-options train_dataloader.dataset.data_root=photos/
 
 Resume the latest checkpoint of the work dir, or a given one::

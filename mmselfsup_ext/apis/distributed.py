@@ -233,22 +233,11 @@ class DistributedEncoder:
                progress: bool = True) -> EncodeResult:
         """Encode ``paths`` on all ranks; the result equals the wrapped encoder's.
 
-        Parameters
-        ----------
-        paths : sequence of pathlib.Path
-            Image files, in the order the codes should have; every rank must see
-            them at the same paths (one machine, or a shared file system).
-        workers : int, default 1
-            Decoding workers of each rank.
-        progress : bool, default True
-            Progress bar of rank 0's own shard.
-
-        Returns
-        -------
-        EncodeResult
-            Codes in input order (rows aligned with ``ok_paths``), ``unreadable`` in
-            input order. ``timings`` is left empty, so callers charge the wall time
-            of the parallel call.
+        As :meth:`~mmselfsup_ext.dedup.encoders.Encoder.encode`, with ``workers``
+        decoding workers on each rank and the progress bar of rank 0's own shard.
+        Every rank must see ``paths`` at the same paths (one machine, or a shared
+        file system). ``timings`` is left empty, so callers charge the wall time of
+        the parallel call.
 
         Raises
         ------

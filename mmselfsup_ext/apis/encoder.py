@@ -8,7 +8,7 @@ from mmselfsup_ext.dedup.encoders import EncodeResult
 from mmselfsup_ext.models.algorithms.simclr import SimCLR
 
 from mmselfsup_ext.zoo import default_model_files
-from .inference import code_tags, encode_images, init_model, model_img_size, weights_digest
+from .inference import code_tags, encode_images, init_model, model_identity, model_img_size
 
 __all__ = ["DeepHashEncoder"]
 
@@ -58,25 +58,16 @@ class DeepHashEncoder:
         stride = getattr(self.model.backbone, "stride", 32)
         if self.img_size < stride or self.img_size % stride:
             raise ValueError(f"img_size must be a positive multiple of {stride}, got {img_size!r}")
-        name = getattr(self.model, "config_name", None) or type(self.model).__name__
-        digest = getattr(self.model, "weights_sha256", None) or weights_digest(self.model)
-        self.identity = (f"deep/{type(self.model).__name__}/{name}/weights-sha256={digest[:16]}"
-                         f"/img_size={self.img_size}/bits={'+'.join(map(str, self.bits))}")
+        self.identity = (model_identity("deep", self.model, self.img_size)
+                         + f"/bits={'+'.join(map(str, self.bits))}")
 
     def __repr__(self) -> str:
         return f"DeepHashEncoder(tags={list(self.tags)}, img_size={self.img_size}, batch_size={self.batch_size})"
 
     def encode(self, paths: Sequence[Path], workers: int = 1, progress: bool = True) -> EncodeResult:
-        """Encode ``paths`` (unreadable files are listed with the classical path's reasons).
+        """Encode ``paths`` as :meth:`~mmselfsup_ext.dedup.encoders.Encoder.encode` says.
 
-        Parameters
-        ----------
-        paths : sequence of pathlib.Path
-            Image files, in the order the codes should have.
-        workers : int
-            Decoding processes: 1 decodes in this process, N > 1 uses N DataLoader workers.
-        progress : bool
-            tqdm progress bar on stderr.
+        ``workers`` 1 decodes in this process; N > 1 uses N DataLoader workers.
         """
         return encode_images(self.model, paths, batch_size=self.batch_size, img_size=self.img_size,
                              workers=workers if workers > 1 else 0, progress=progress, bits=self.bits)

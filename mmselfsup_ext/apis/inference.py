@@ -38,7 +38,7 @@ from mmselfsup_ext.utils import load_checkpoint_file, load_model_weights, regist
 from mmselfsup_ext.zoo import default_model_files
 
 __all__ = ["DEFAULT_IMG_SIZE", "cell_grid", "code_method", "code_tags", "encode_images", "init_model",
-           "model_img_size", "resolve_device", "weights_digest"]
+           "model_identity", "model_img_size", "resolve_device", "weights_digest"]
 
 #: Models whose codes :func:`encode_images` computes: global codes (SimCLR and its
 #: subclass SwinFpnHashCLR) and spatial codes (SwinFpnSpatialHash).
@@ -260,6 +260,17 @@ def cell_grid(model: SwinFpnSpatialHash, img_size: int) -> CellGrid:
     if img_size % stride:
         raise ValueError(f"img_size must be a multiple of the cell size {stride}, got {img_size}")
     return CellGrid(img_size // stride, img_size // stride, model.code_bits)
+
+
+def model_identity(kind: str, model: nn.Module, img_size: int) -> str:
+    """Start of an encoder identity: ``KIND/ALGORITHM/CONFIG/weights-sha256=.../img_size=N``.
+
+    Stable across runs of the same weights and size (the encodings cache keys on it),
+    different for any other weights; encoders append their own settings.
+    """
+    name = getattr(model, "config_name", None) or type(model).__name__
+    digest = getattr(model, "weights_sha256", None) or weights_digest(model)
+    return f"{kind}/{type(model).__name__}/{name}/weights-sha256={digest[:16]}/img_size={img_size}"
 
 
 def model_img_size(model: nn.Module) -> int:

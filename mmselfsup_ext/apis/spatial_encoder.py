@@ -19,7 +19,7 @@ from mmselfsup_ext.dedup.spatial import SpatialCodes, SpatialVoteRule
 from mmselfsup_ext.hashing import CellGrid
 from mmselfsup_ext.models.algorithms.swin_fpn_spatial_hash import SwinFpnSpatialHash
 
-from .inference import cell_grid, encode_images, model_img_size, weights_digest
+from .inference import cell_grid, encode_images, model_identity, model_img_size
 
 __all__ = ["SpatialHashEncoder", "vote_rule"]
 
@@ -93,26 +93,16 @@ class SpatialHashEncoder:
             cfg = getattr(model, "cfg", None)
             rule = vote_rule(model) if cfg is not None and cfg.get("spatial_vote_rule", None) else None
         self.spatial = None if rule is None else SpatialCodes(self.grid, rule)
-        name = getattr(model, "config_name", None) or type(model).__name__
-        digest = getattr(model, "weights_sha256", None) or weights_digest(model)
-        self.identity = (f"spatial/{type(model).__name__}/{name}/weights-sha256={digest[:16]}"
-                         f"/img_size={self.img_size}/grid={self.grid.height}x{self.grid.width}"
-                         f"/bits={self.grid.bits}")
+        self.identity = (model_identity("spatial", model, self.img_size)
+                         + f"/grid={self.grid.height}x{self.grid.width}/bits={self.grid.bits}")
 
     def __repr__(self) -> str:
         return f"SpatialHashEncoder(tag={self.tag!r}, img_size={self.img_size}, batch_size={self.batch_size})"
 
     def encode(self, paths: Sequence[Path], workers: int = 1, progress: bool = True) -> EncodeResult:
-        """Encode ``paths``; one packed row of cell codes per readable image.
+        """One packed row of cell codes per readable image, as ``Encoder.encode`` says.
 
-        Parameters
-        ----------
-        paths : sequence of pathlib.Path
-            Image files, in the order the rows should have.
-        workers : int
-            Decoding processes: 1 decodes in this process, N > 1 uses N DataLoader workers.
-        progress : bool
-            tqdm progress bar on stderr.
+        ``workers`` 1 decodes in this process; N > 1 uses N DataLoader workers.
         """
         return encode_images(self.model, paths, batch_size=self.batch_size, img_size=self.img_size,
                              workers=workers if workers > 1 else 0, progress=progress)

@@ -347,24 +347,12 @@ class CachedEncoder:
 
     def encode(self, paths: Sequence[Path], workers: int = 1,
                progress: bool = True) -> CachedEncodeResult:
-        """Codes of ``paths``: cached where the file is unchanged, encoded otherwise.
+        """Codes of ``paths`` (:meth:`Encoder.encode`): cached where the file is unchanged.
 
-        Parameters
-        ----------
-        paths : sequence of pathlib.Path
-            Image files, in the order the codes should have.
-        workers : int, default 1
-            Passed to the wrapped encoder.
-        progress : bool, default True
-            One progress bar over the images that need encoding.
-
-        Returns
-        -------
-        CachedEncodeResult
-            Equal to what the wrapped encoder returns for ``paths`` (codes,
-            ``ok_paths``, ``unreadable``). ``timings[tag]`` is the wrapped
-            encoder's time for that tag over all chunks plus the cache's own
-            overhead.
+        The result equals what the wrapped encoder returns for ``paths`` (codes,
+        ``ok_paths``, ``unreadable``); ``workers`` goes to it, and the one progress bar
+        counts the images that need encoding. ``timings[tag]`` is the wrapped encoder's
+        time for that tag over all chunks plus the cache's own overhead.
         """
         start = time.perf_counter()
         paths = [Path(p) for p in paths]

@@ -31,7 +31,23 @@ class Encoder(Protocol):
 
     def encode(self, paths: Sequence[Path], workers: int = 1,
                progress: bool = True) -> EncodeResult:
-        """Encode ``paths``; unreadable files go to ``EncodeResult.unreadable``."""
+        """Encode ``paths``; unreadable files go to ``EncodeResult.unreadable``, never raised.
+
+        Parameters
+        ----------
+        paths : sequence of pathlib.Path
+            Image files, in the order the codes should have.
+        workers : int, default 1
+            Worker processes (or decoding workers).
+        progress : bool, default True
+            tqdm progress bar on stderr.
+
+        Returns
+        -------
+        EncodeResult
+            Codes by tag, rows aligned with ``ok_paths``; ``unreadable`` with a reason
+            per file, in input order.
+        """
         ...
 
 
@@ -114,21 +130,9 @@ class ClassicalEncoder:
 
     def encode(self, paths: Sequence[Path], workers: int = 1,
                progress: bool = True) -> EncodeResult:
-        """Hash every file; unreadable ones are listed with a reason, never raised.
+        """Hash every file, as :meth:`Encoder.encode` says.
 
-        Parameters
-        ----------
-        paths : sequence of pathlib.Path
-            Image files, in the order the codes should have.
-        workers : int, default 1
-            Worker processes.
-        progress : bool, default True
-            tqdm progress bar on stderr.
-
-        Returns
-        -------
-        EncodeResult
-            ``timings[tag]`` estimates the wall time of encoding with that method
+        ``timings[tag]`` estimates the wall time of encoding with that method
             alone: the measured wall time of the shared run, apportioned by the
             per-image decode time (shared by all tags) plus that method's own
             hashing time.

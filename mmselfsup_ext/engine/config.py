@@ -9,7 +9,12 @@ from typing import Any
 
 from mmengine.config import Config, DictAction
 
-__all__ = ["ConfigError", "config_from_literal_text", "load_config", "parse_cfg_options"]
+__all__ = ["INFERENCE_KEYS", "ConfigError", "config_from_literal_text", "inference_config", "load_config",
+           "parse_cfg_options"]
+
+#: The entries of a config that inference reads (:func:`mmselfsup_ext.apis.init_model`,
+#: the encoders): the model, the size to encode at and a spatial model's vote rule.
+INFERENCE_KEYS = ("model", "inference_img_size", "spatial_vote_rule")
 
 
 class ConfigError(ValueError):
@@ -178,3 +183,32 @@ def config_from_literal_text(text: str, source: str = "<text>") -> Config:
                           f"({exc or type(exc).__name__}); "
                           "pass its CONFIG file instead") from None
     return Config(values)
+
+
+def inference_config(cfg: Config) -> Config:
+    """The part of a training config that inference reads, with current arch names.
+
+    What a shipped model's ``.py`` holds (``tools/publish_model.py``): the training
+    config stays embedded in full in its checkpoint.
+
+    Parameters
+    ----------
+    cfg : mmengine.config.Config
+        A training config (or the config embedded in a checkpoint).
+
+    Returns
+    -------
+    mmengine.config.Config
+        The :data:`INFERENCE_KEYS` entries ``cfg`` has, less the model's
+        ``backbone_init`` (a training-time file inference never reads); a SwinFpn arch
+        under a former name (``LEGACY_ARCH_NAMES``) is written under its current one.
+    """
+    from mmselfsup_ext.models.backbones.swin_fpn import LEGACY_ARCH_NAMES
+
+    entries = {key: cfg[key] for key in INFERENCE_KEYS if key in cfg}
+    model = entries.get("model", {})
+    model.pop("backbone_init", None)
+    backbone = model.get("backbone", {})
+    if isinstance(backbone.get("arch"), str):
+        backbone["arch"] = LEGACY_ARCH_NAMES.get(backbone["arch"], backbone["arch"])
+    return Config(entries)

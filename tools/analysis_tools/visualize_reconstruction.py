@@ -8,8 +8,8 @@ Examples
 ::
 
     python tools/analysis_tools/visualize_reconstruction.py \
-        configs/selfsup/simmim/simmim_swin_small-cpu_fpn_1xb8-coslr-2e.py \
-        --checkpoint work_dirs/simmim_swin_small-cpu_fpn_1xb8-coslr-2e/epoch_2.pth \
+        configs/selfsup/simmim/simmim_swin_nano_fpn_1xb8-coslr-2e.py \
+        --checkpoint work_dirs/simmim_swin_nano_fpn_1xb8-coslr-2e/epoch_2.pth \
         --img-path photo.jpg --out-file reconstruction.png --use-vis-pipeline
 
 Without ``--use-vis-pipeline`` the image goes through the config's training pipeline

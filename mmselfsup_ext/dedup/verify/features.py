@@ -264,21 +264,9 @@ class FeatureEncoder:
 
     def encode(self, paths: Sequence[Path], workers: int = 1,
                progress: bool = True) -> EncodeResult:
-        """Extract and pack the features of every file; unreadable ones get a reason.
+        """Extract and pack the features of every file, as :class:`~..encoders.Encoder` encodes.
 
-        Parameters
-        ----------
-        paths : sequence of pathlib.Path
-            Image files, in the order the rows should have.
-        workers : int, default 1
-            Worker processes.
-        progress : bool, default True
-            tqdm progress bar on stderr.
-
-        Returns
-        -------
-        EncodeResult
-            ``codes[TAG]`` is ``(n_ok, row_bytes)``.
+        ``codes[TAG]`` is ``(n_ok, row_bytes)``: one packed feature row per readable file.
         """
         paths = [Path(p) for p in paths]
         task = partial(_features_of_file, **self.settings)

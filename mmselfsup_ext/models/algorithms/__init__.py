@@ -1,5 +1,5 @@
-from .base import BaseSelfSupervisor
-from .simclr import SimCLR, load_backbone_weights
+from .base import BaseSelfSupervisor, load_backbone_weights
+from .simclr import SimCLR
 from .swin_fpn_hashclr import SwinFpnHashCLR
 from .swin_fpn_mim import SwinFpnMIM
 from .swin_fpn_spatial_hash import SwinFpnSpatialHash

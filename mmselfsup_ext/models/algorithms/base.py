@@ -1,4 +1,5 @@
 """Shared skeleton of the self-supervised algorithms: build parts, dispatch forward modes."""
+from pathlib import Path
 from typing import Optional, Union
 
 import torch
@@ -6,6 +7,12 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from mmselfsup_ext.registry import MODELS
+from mmselfsup_ext.utils.checkpoint import (
+    CheckpointError,
+    check_state_dict_fits,
+    load_checkpoint_file,
+    state_dict_from_checkpoint,
+)
 
 Inputs = Union[torch.Tensor, list[torch.Tensor]]
 
@@ -17,6 +24,34 @@ def build_part(cfg: Union[dict, nn.Module, None]) -> Optional[nn.Module]:
     if not isinstance(cfg, dict) or "type" not in cfg:
         raise ValueError(f"expected a module or a config dict with a 'type' key, got {cfg!r}")
     return MODELS.build(cfg)
+
+
+def load_backbone_weights(backbone: nn.Module, path: Union[str, Path]) -> None:
+    """Copy the ``backbone.*`` weights of a checkpoint (e.g. SwinFpnMIM's) into ``backbone``.
+
+    The SimMIM mask token is skipped (the contrastive backbone has none); the decoder and
+    any other non-backbone weights are ignored. Every other backbone weight must match.
+
+    Parameters
+    ----------
+    backbone : nn.Module
+        Module to fill.
+    path : str or Path
+        mmengine checkpoint (``{"state_dict": ...}``) or a plain state dict.
+
+    Raises
+    ------
+    CheckpointError
+        Missing/corrupt file, no ``backbone.*`` weights, or weights of another architecture.
+    """
+    source = f"backbone_init {str(path)!r}"
+    state = state_dict_from_checkpoint(load_checkpoint_file(path), source=source)
+    prefix = "backbone."
+    weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and k != prefix + "mask_token"}
+    if not weights:
+        raise CheckpointError(f"{source} has no 'backbone.*' weights; expected a SwinFpnMIM/SwinFpn checkpoint")
+    check_state_dict_fits(backbone, weights, source=source)
+    backbone.load_state_dict(weights)
 
 
 class BaseSelfSupervisor(BaseModel):
@@ -31,6 +66,11 @@ class BaseSelfSupervisor(BaseModel):
         Config dicts (``type=...``) or built modules.
     data_preprocessor : dict or nn.Module, optional
         Defaults to ``SelfSupDataPreprocessor()`` (ImageNet RGB statistics on 0-255).
+    backbone_init : str, optional
+        Checkpoint whose ``backbone.*`` weights (e.g. from SwinFpnMIM; its mask token
+        excepted) initialise the backbone. Applied by :meth:`init_weights`, which
+        mmengine's Runner calls before training, so building the model for inference
+        does not need the file.
     init_cfg : dict, optional
         mmengine initialisation config.
     """
@@ -41,6 +81,7 @@ class BaseSelfSupervisor(BaseModel):
         neck: Union[dict, nn.Module],
         head: Union[dict, nn.Module],
         data_preprocessor: Union[dict, nn.Module, None] = None,
+        backbone_init: Optional[str] = None,
         init_cfg: Optional[dict] = None,
     ) -> None:
         # Built here with this package's registry so it resolves without a default scope.
@@ -49,6 +90,13 @@ class BaseSelfSupervisor(BaseModel):
         self.backbone = build_part(backbone)
         self.neck = build_part(neck)
         self.head = build_part(head)
+        self.backbone_init = backbone_init
+
+    def init_weights(self) -> None:
+        """Default initialisation, then the backbone from ``backbone_init`` if set."""
+        super().init_weights()
+        if self.backbone_init:
+            load_backbone_weights(self.backbone, self.backbone_init)
 
     def forward(self, inputs: Inputs, data_samples: Optional[dict] = None, mode: str = "tensor"):
         """Dispatch to :meth:`loss`, :meth:`predict` or :meth:`extract_feat`.

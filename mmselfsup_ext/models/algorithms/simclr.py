@@ -1,48 +1,10 @@
 """SimCLR on the SwinFpn backbone: two views, NT-Xent, codes = sign of the projection."""
-from pathlib import Path
-from typing import Optional, Union
-
 import torch
-from torch import nn
 
 from mmselfsup_ext.models.utils import code_layout
 from mmselfsup_ext.registry import MODELS
-from mmselfsup_ext.utils.checkpoint import (
-    CheckpointError,
-    check_state_dict_fits,
-    load_checkpoint_file,
-    state_dict_from_checkpoint,
-)
 
 from .base import BaseSelfSupervisor
-
-
-def load_backbone_weights(backbone: nn.Module, path: Union[str, Path]) -> None:
-    """Copy the ``backbone.*`` weights of a checkpoint (e.g. SwinFpnMIM's) into ``backbone``.
-
-    The SimMIM mask token is skipped (the contrastive backbone has none); the decoder and
-    any other non-backbone weights are ignored. Every other backbone weight must match.
-
-    Parameters
-    ----------
-    backbone : nn.Module
-        Module to fill.
-    path : str or Path
-        mmengine checkpoint (``{"state_dict": ...}``) or a plain state dict.
-
-    Raises
-    ------
-    CheckpointError
-        Missing/corrupt file, no ``backbone.*`` weights, or weights of another architecture.
-    """
-    source = f"backbone_init {str(path)!r}"
-    state = state_dict_from_checkpoint(load_checkpoint_file(path), source=source)
-    prefix = "backbone."
-    weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and k != prefix + "mask_token"}
-    if not weights:
-        raise CheckpointError(f"{source} has no 'backbone.*' weights; expected a SwinFpnMIM/SwinFpn checkpoint")
-    check_state_dict_fits(backbone, weights, source=source)
-    backbone.load_state_dict(weights)
 
 
 @MODELS.register_module()
@@ -62,24 +24,6 @@ class SimCLR(BaseSelfSupervisor):
     init_cfg : dict, optional
         mmengine initialisation config.
     """
-
-    def __init__(
-        self,
-        backbone: Union[dict, nn.Module],
-        neck: Union[dict, nn.Module],
-        head: Union[dict, nn.Module],
-        data_preprocessor: Union[dict, nn.Module, None] = None,
-        backbone_init: Optional[str] = None,
-        init_cfg: Optional[dict] = None,
-    ) -> None:
-        super().__init__(backbone, neck, head, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone_init = backbone_init
-
-    def init_weights(self) -> None:
-        """Default initialisation, then the backbone from ``backbone_init`` if set."""
-        super().init_weights()
-        if self.backbone_init:
-            load_backbone_weights(self.backbone, self.backbone_init)
 
     def project(self, images: torch.Tensor) -> torch.Tensor:
         """Projection z (B, D) of normalised images (B, 3, H, W)."""

@@ -1,16 +1,12 @@
 """SwinFpnSpatialHash: one binary code per cell of the SwinFpn map, trained on dense correspondence."""
 from __future__ import annotations
 
-from typing import Optional, Union
-
 import torch
-from torch import nn
 
 from mmselfsup_ext.registry import MODELS
 
 from ..heads.relaxation import TanhRelaxation
 from .base import BaseSelfSupervisor
-from .simclr import load_backbone_weights
 
 
 def _stack_geometry(value: object, batch: int, device: torch.device) -> torch.Tensor:
@@ -28,40 +24,16 @@ def _stack_geometry(value: object, batch: int, device: torch.device) -> torch.Te
 class SwinFpnSpatialHash(BaseSelfSupervisor):
     """Backbone map -> per-cell projection (``ConvProjectionNeck``) -> ``SpatialHashHead``.
 
-    Parameters
-    ----------
-    backbone, neck, head : dict or nn.Module
-        Typically ``SwinFpn(out_level=2)`` (a stride-16 map: 8 x 8 cells at 128 px),
-        ``ConvProjectionNeck`` and ``SpatialHashHead``.
-    data_preprocessor : dict or nn.Module, optional
-        Defaults to ``SelfSupDataPreprocessor()``.
-    backbone_init : str, optional
-        Checkpoint whose ``backbone.*`` weights (e.g. from SwinFpnMIM) initialise the
-        backbone, applied by :meth:`init_weights` (training only).
-    init_cfg : dict, optional
-        mmengine initialisation config.
+    Parameters as :class:`BaseSelfSupervisor`; typically ``SwinFpn(out_level=2)`` (a
+    stride-16 map: 8 x 8 cells at 128 px), ``ConvProjectionNeck`` and ``SpatialHashHead``
+    (any head with a gamma).
     """
 
-    def __init__(
-        self,
-        backbone: Union[dict, nn.Module],
-        neck: Union[dict, nn.Module],
-        head: Union[dict, nn.Module],
-        data_preprocessor: Union[dict, nn.Module, None] = None,
-        backbone_init: Optional[str] = None,
-        init_cfg: Optional[dict] = None,
-    ) -> None:
-        super().__init__(backbone, neck, head, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         if not isinstance(self.head, TanhRelaxation):
             raise ValueError(f"SwinFpnSpatialHash needs a head with a gamma (SpatialHashHead), "
                              f"got {type(self.head).__name__}")
-        self.backbone_init = backbone_init
-
-    def init_weights(self) -> None:
-        """Default initialisation, then the backbone from ``backbone_init`` if set."""
-        super().init_weights()
-        if self.backbone_init:
-            load_backbone_weights(self.backbone, self.backbone_init)
 
     def set_gamma(self, gamma: float) -> None:
         """Set the relaxation sharpness of ``b = tanh(gamma * u)`` (gamma > 0)."""

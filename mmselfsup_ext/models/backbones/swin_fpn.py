@@ -18,12 +18,15 @@ from torch import nn
 
 from mmselfsup_ext.registry import MODELS
 
-#: Named architectures. ``"tiny"`` is the paper's Swin-T + FPN; ``"small-cpu"`` is a
-#: narrow, shallow variant for CPU configs and tests (not Swin-S).
+#: Named architectures. ``"tiny"`` is the paper's Swin-T + FPN; ``"nano"`` is narrower
+#: (embed 32) and shallower (depths 1-1-2-1) than Swin-T, for CPU configs and tests.
 SWIN_FPN_ARCHS: dict[str, dict] = {
     "tiny": dict(embed_dims=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24), fpn_channels=192),
-    "small-cpu": dict(embed_dims=32, depths=(1, 1, 2, 1), num_heads=(1, 2, 4, 8), fpn_channels=32),
+    "nano": dict(embed_dims=32, depths=(1, 1, 2, 1), num_heads=(1, 2, 4, 8), fpn_channels=32),
 }
+#: Former names still read, so checkpoints whose embedded config uses them load:
+#: ``"small-cpu"`` suggested Swin-S, which is wider than Swin-T, not narrower.
+LEGACY_ARCH_NAMES = {"small-cpu": "nano"}
 
 
 class ConvBnRelu(nn.Sequential):
@@ -102,6 +105,7 @@ class PyramidFusion(nn.Module):
 def _resolve_arch(arch: Union[str, dict], fpn_channels: Optional[int]) -> dict:
     """Return ``embed_dims, depths, num_heads, fpn_channels`` for a named or explicit arch."""
     if isinstance(arch, str):
+        arch = LEGACY_ARCH_NAMES.get(arch, arch)
         if arch not in SWIN_FPN_ARCHS:
             raise ValueError(f"arch must be one of {sorted(SWIN_FPN_ARCHS)} or a dict, got {arch!r}")
         spec = dict(SWIN_FPN_ARCHS[arch])
@@ -130,7 +134,7 @@ class SwinFpn(BaseModule):
     Parameters
     ----------
     arch : str or dict
-        ``"tiny"`` (paper Swin-T, FPN 192), ``"small-cpu"`` (embed 32, depths 1-1-2-1,
+        ``"tiny"`` (paper Swin-T, FPN 192), ``"nano"`` (embed 32, depths 1-1-2-1,
         heads 1-2-4-8, FPN 32) or a dict with ``embed_dims``, ``depths``, ``num_heads``
         (and optionally ``fpn_channels``).
     img_size : int

@@ -2,8 +2,9 @@
 
 Head: tanh(gamma z) relaxation; loss NT-Xent (temperature 0.1) on the L2-normalised
 relaxed codes of two views plus beta * mean(1 - |b|) with beta = 1; gamma =
-sqrt(epoch + 1) is set by HashGammaHook.
+sqrt(epoch + 1) is set by HashGammaHook, which every hash model needs.
 """
 _base_ = ["./swin-tiny-fpn_simclr.py"]
 
 model = dict(type="SwinFpnHashCLR", head=dict(type="HashCLRHead", beta=1.0))
+custom_hooks = [dict(type="HashGammaHook")]

@@ -24,24 +24,15 @@ optim_wrapper = dict(
     ),
 )
 
+# The cosine ends where the loop does: mmengine's runner sets a scheduler's missing ``end``
+# to ``train_cfg.max_epochs`` and ``T_max`` to ``end - begin``, so a config that only
+# changes ``train_cfg.max_epochs`` keeps this schedule; ``eta_min_ratio`` keeps the floor at
+# lr / 20 of whatever rate a config sets.
 param_scheduler = [
-    dict(
-        type="LinearLR",
-        start_factor=1 / 200,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True,
-    ),
-    dict(
-        type="CosineAnnealingLR",
-        T_max=max_epochs - warmup_epochs,
-        eta_min=lr / 20,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True,
-    ),
+    dict(type="LinearLR", start_factor=1 / 200, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type="CosineAnnealingLR", eta_min_ratio=1 / 20, by_epoch=True, begin=warmup_epochs,
+         convert_to_iter_based=True),
 ]
 
 train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs)
