@@ -10,12 +10,14 @@ Usage: ``dist_encode_worker.py IMAGE_DIR WORK_DIR``. One launch runs every case
   must report it (``*/error.txt``) instead of waiting forever.
 * ``cli``: the dedup command line (``run_from_args``) with classical hashes and
   :data:`CLI_FLAGS`, writing ``cli/out``.
-* ``verify``: the same command line with ``--verify``: the keypoint features are
-  sharded too (role ``features``), writing ``verify/out``.
+* ``verify``: the same command line with ``--verify``: the keypoint features and the
+  matching of the candidate pairs are sharded too (role ``features``), writing
+  ``verify/out``.
 * ``deep``: a random-init SwinFpnHashCLR (seed 0 on every rank) encodes the list.
 
 Every encoder is wrapped in :class:`RankLog`, which writes the paths each rank
-encoded to ``<case>/rank<R>.txt``, so the test can check the work was sharded.
+encoded to ``<case>/rank<R>.txt`` and the number of pairs it matched to
+``<case>/rank<R>_pairs.txt``, so the test can check the work was sharded.
 """
 from __future__ import annotations
 
@@ -38,10 +40,13 @@ from mmselfsup_ext.argtypes import OneLineArgumentParser
 from mmselfsup_ext.dedup.cli import add_dedup_arguments, run_from_args
 from mmselfsup_ext.fileio.discover import discover_images
 from mmselfsup_ext.dedup.encoders import EncodeResult, Encoder
-from mmselfsup_ext.dedup.verify import FeatureEncoder
+from mmselfsup_ext.dedup.verify import FeatureEncoder, verify_pairs
 
 CLI_FLAGS = ("--pairing", "all", "--threshold", "4", "--no-progress", "--no-report",
              "--workers", "1")
+#: ``verify``: every pair in capture order checked by keypoints, so both ranks get
+#: pairs to match (the candidate search of ``--pairing all`` proposes a single one).
+VERIFY_FLAGS = (*CLI_FLAGS, "--verify", "--pairing", "window", "--window", "6")
 DEEP_CONFIG = Path(__file__).resolve().parents[1] / (
     "configs/selfsup/hashclr/hashclr_swin_nano_fpn_1xb8_coslr_2e.py")
 
@@ -71,11 +76,18 @@ class DigestEncoder:
 
 
 class RankLog:
-    """Wrap an encoder and append every path it encodes to ``log_dir/rank<R>.txt``."""
+    """Wrap an encoder; log every path it encodes and how many pairs it matches."""
 
     def __init__(self, encoder: Encoder, log_dir: Path) -> None:
         self.encoder, self.tags, self.identity = encoder, encoder.tags, encoder.identity
         self.log = Path(log_dir) / f"rank{os.environ.get('RANK', '0')}.txt"
+        self.pair_log = Path(log_dir) / f"rank{os.environ.get('RANK', '0')}_pairs.txt"
+
+    def verify_pairs(self, features, i, j, workers: int = 1, progress: bool = True):
+        """:func:`verify_pairs`, after appending ``len(i)`` to ``rank<R>_pairs.txt``."""
+        with self.pair_log.open("a") as f:
+            f.write(f"{len(i)}\n")
+        return verify_pairs(features, i, j, workers=workers, progress=progress)
 
     def encode(self, paths: Sequence[Path], workers: int = 1,
                progress: bool = True) -> EncodeResult:
@@ -155,7 +167,7 @@ def run_case(case: str, image_dir: Path, work_dir: Path) -> int:
                                                          case_dir)})
     if case == "verify":
         args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
-            [str(image_dir), "--out", str(case_dir / "out"), *CLI_FLAGS, "--verify"])
+            [str(image_dir), "--out", str(case_dir / "out"), *VERIFY_FLAGS])
         return run_distributed(
             lambda encoders: run_from_args(args, encoders["codes"],
                                            feature_encoder=encoders["features"]),

@@ -149,7 +149,7 @@ def test_dedup_cli_under_torchrun_writes_single_process_outputs(image_dir: Path,
 def test_features_are_sharded_and_verified_outputs_equal_one_process(
         image_dir: Path, launched: Path, tmp_path: Path) -> None:
     args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
-        [str(image_dir), "--out", str(tmp_path / "single"), *worker.CLI_FLAGS, "--verify"])
+        [str(image_dir), "--out", str(tmp_path / "single"), *worker.VERIFY_FLAGS])
     assert run_from_args(args, lambda: ClassicalEncoder(["phash"], 8)) == 0
     for name in ("pairs.csv", "keep.txt", "remove.txt"):
         assert ((launched / "verify" / "out" / "phash64" / name).read_text()
@@ -161,6 +161,11 @@ def test_features_are_sharded_and_verified_outputs_equal_one_process(
     assert (launched / "verify" / "rank1.txt").read_text().splitlines() == [
         str(p) for p in readable[3:]]
     assert "shot_04.png" in (launched / "verify" / "out" / "phash64" / "remove.txt").read_text()
+    # The candidate pairs were matched on both ranks, in slices that add up to all of them.
+    matched = [sum(map(int, (launched / "verify" / f"rank{r}_pairs.txt").read_text().split()))
+               for r in (0, 1)]
+    summary = json.loads((launched / "verify" / "out" / "phash64" / "summary.json").read_text())
+    assert min(matched) > 0 and sum(matched) == summary["n_verified_now"], (matched, summary)
 
 
 @pytest.mark.process

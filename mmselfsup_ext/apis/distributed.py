@@ -8,7 +8,12 @@ the shards and concatenates them, which restores the input order exactly.
 
 A run can shard several encoders (the codes, and with ``--verify`` the keypoint
 features): each has a role name, every request names the role, and a serving rank
-builds that role's encoder on its first request.
+builds that role's encoder on its first request. The features' encoder also shards
+the geometric verification (:meth:`DistributedEncoder.verify_pairs`): rank 0 scatters
+contiguous slices of the candidate pairs, each with the feature rows of the images
+it names, every rank matches its slice, and rank 0 concatenates the results in rank
+order, which is the pairs' order; each pair is matched as in one process, so the
+outputs are the same bytes.
 
 Why rank 0 leads and the others serve, rather than every rank running the same
 script: the pipeline's :class:`~mmselfsup_ext.dedup.cache.CachedEncoder` encodes
@@ -37,6 +42,7 @@ import torch
 import torch.distributed as dist
 
 from mmselfsup_ext.dedup.encoders import EncodeResult, Encoder, check_encoder
+from mmselfsup_ext.dedup.verify import FeatureStore, VerifiedPairs, verify_pairs
 
 __all__ = ["DistributedEncoder", "distributed_encode_group", "init_distributed",
            "is_distributed_launch", "is_main_process", "local_device", "run_distributed",
@@ -49,6 +55,7 @@ __all__ = ["DistributedEncoder", "distributed_encode_group", "init_distributed",
 CONTROL_TIMEOUT = timedelta(days=7)
 _STOP = "stop"
 _ENCODE = "encode"
+_VERIFY = "verify"
 
 
 def _world_size_env() -> int:
@@ -186,6 +193,38 @@ def _encode_shard(encoder: Encoder | None, build: Callable[[], Encoder] | None,
         return encoder, {"error": f"{type(exc).__name__}: {exc}"}
 
 
+def _pair_slices(features: FeatureStore, i: np.ndarray, j: np.ndarray, world: int) -> list[dict[str, Any]]:
+    """One contiguous slice of the pairs per rank, with only the feature rows it reads."""
+    bounds = shard_bounds(len(i), world)
+    slices = []
+    for rank in range(world):
+        a, b = bounds[rank], bounds[rank + 1]
+        images = np.unique(np.concatenate([i[a:b], j[a:b]]))
+        slices.append({"rows": features.rows[images], "present": features.present[images],
+                       "detector": features.detector, "n_features": features.n_features,
+                       "i": np.searchsorted(images, i[a:b]), "j": np.searchsorted(images, j[a:b])})
+    return slices
+
+
+def _verify_slice(encoder: Encoder | None, build: Callable[[], Encoder] | None, work: dict[str, Any],
+                  workers: int, progress: bool) -> tuple[Encoder | None, dict[str, Any]]:
+    """Match one slice of pairs; like :func:`_encode_shard`, an error travels as a message.
+
+    The role's encoder matches when it offers ``verify_pairs`` (a wrapper may, to
+    record its work); otherwise :func:`~mmselfsup_ext.dedup.verify.verify_pairs` does.
+    """
+    try:
+        if encoder is None:
+            encoder = build()
+        match = getattr(encoder, "verify_pairs", verify_pairs)
+        store = FeatureStore(work["rows"], work["detector"], work["n_features"], work["present"])
+        found = match(store, work["i"], work["j"], workers=workers, progress=progress)
+        return encoder, {"overlap": found.overlap, "inliers": found.inliers, "status": found.status,
+                         "homography": found.homography}
+    except Exception as exc:  # reported on rank 0 as one RuntimeError
+        return encoder, {"error": f"{type(exc).__name__}: {exc}"}
+
+
 class DistributedEncoder:
     """Shard :meth:`encode` across the ranks of a ``torchrun`` launch.
 
@@ -260,6 +299,43 @@ class DistributedEncoder:
         dist.gather_object(own, gathered, dst=0, group=self.group)
         return self._merge(gathered, [names[bounds[r]:bounds[r + 1]] for r in range(world)])
 
+    def verify_pairs(self, features: FeatureStore, i: np.ndarray, j: np.ndarray, workers: int = 1,
+                     progress: bool = True) -> VerifiedPairs:
+        """Verify the pairs ``(i, j)`` on all ranks; the result equals one process's.
+
+        As :func:`~mmselfsup_ext.dedup.verify.verify_pairs` with the default settings:
+        ``workers`` matching threads on each rank and the progress bar of rank 0's own
+        slice. Each rank receives only the feature rows its slice of the pairs reads.
+
+        Raises
+        ------
+        RuntimeError
+            Called on a rank other than 0, or matching failed on another rank.
+        """
+        i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+        if not self.distributed or not isinstance(features, FeatureStore):
+            return verify_pairs(features, i, j, workers=workers, progress=progress)
+        if not is_main_process():
+            raise RuntimeError("DistributedEncoder.verify_pairs runs on rank 0 only; other ranks "
+                               "serve it with serve_encode_requests()")
+        if i.shape != j.shape or i.ndim != 1 or (i.size and (min(i.min(), j.min()) < 0
+                                                     or max(i.max(), j.max()) >= len(features))):
+            # The local call raises the one-line error a bad request deserves.
+            return verify_pairs(features, i, j, workers=workers, progress=progress)
+        world = dist.get_world_size(self.group)
+        dist.broadcast_object_list([(_VERIFY, self.role, [], workers)], src=0, group=self.group)
+        received: list[Any] = [None]
+        dist.scatter_object_list(received, _pair_slices(features, i, j, world), src=0, group=self.group)
+        _, own = _verify_slice(self.encoder, None, received[0], workers, progress)
+        gathered: list[Any] = [None] * world
+        dist.gather_object(own, gathered, dst=0, group=self.group)
+        errors = [f"rank {r}: {p['error']}" for r, p in enumerate(gathered) if "error" in p]
+        if errors:
+            raise RuntimeError("distributed verification failed on " + "; ".join(errors))
+        # Slices are contiguous, so rank order is the pairs' order.
+        return VerifiedPairs(**{field: np.concatenate([p[field] for p in gathered])
+                                for field in ("overlap", "inliers", "status", "homography")})
+
     def _merge(self, payloads: list[dict[str, Any]], shards: list[list[str]]) -> EncodeResult:
         errors = [f"rank {r}: {p['error']}" for r, p in enumerate(payloads) if "error" in p]
         if errors:
@@ -294,7 +370,7 @@ def stop_serving(group: Any = None) -> None:
 
 def serve_encode_requests(builders: Mapping[str, Callable[[], Encoder]],
                           group: Any = None) -> int:
-    """Encode rank 0's requests until it says stop (ranks other than 0).
+    """Encode (and verify) rank 0's requests until it says stop (ranks other than 0).
 
     Parameters
     ----------
@@ -318,6 +394,14 @@ def serve_encode_requests(builders: Mapping[str, Callable[[], Encoder]],
         kind, role, names, workers = message[0]
         if kind == _STOP:
             return served
+        if kind == _VERIFY:
+            received: list[Any] = [None]
+            dist.scatter_object_list(received, None, src=0, group=group)
+            encoders[role], payload = _verify_slice(encoders[role], builders[role], received[0],
+                                                    workers, False)
+            dist.gather_object(payload, None, dst=0, group=group)
+            served += 1
+            continue
         world, rank = dist.get_world_size(group), dist.get_rank(group)
         bounds = shard_bounds(len(names), world)
         encoders[role], payload = _encode_shard(encoders[role], builders[role],

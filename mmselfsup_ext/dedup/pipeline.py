@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from .spatial import SpatialCodes, search_cells, spatial_codes, spatial_distance
 from .state import SurveyState, file_key
 from .summary import build_summary, run_rows
 from .verification import verify_search
-from .verify import FeatureEncoder, FeatureStore
+from .verify import FeatureEncoder, FeatureStore, VerifiedPairs, verify_pairs
 from .writers import (write_codes_csv, write_pairs_csv, write_path_list, write_summary_csv,
                       write_summary_json)
 
@@ -84,6 +85,7 @@ class _Verification:
     """The run-wide part of verification: features, the survey state, the sources."""
 
     store: FeatureStore
+    match: Callable[..., VerifiedPairs]
     state: SurveyState
     ids: np.ndarray
     new: np.ndarray
@@ -107,7 +109,9 @@ def _prepare_verification(encoded: EncodeResult, options: DedupOptions,
                              f"{extractor.identity}|{RetrievalSettings().fingerprint}|verify=v1")
     ids, new = state.assign_ids([file_key(p) for p in encoded.ok_paths])
     sources = source_registry.build_sources(options.sources, spatial)
-    return _Verification(store, state, ids, new, sources, timings)
+    # An encoder that shards extraction across ranks shards the matching too.
+    match = getattr(feature_encoder, "verify_pairs", verify_pairs)
+    return _Verification(store, match, state, ids, new, sources, timings)
 
 
 def _union(parts: list[np.ndarray]) -> np.ndarray:
@@ -130,7 +134,7 @@ def _verified_search(search: DuplicateSearch, codes: np.ndarray, bits: int,
     def verify(pairs: np.ndarray) -> DuplicateSearch:
         return verify_search(search, codes, pairs[:, 0], pairs[:, 1], run.store, run.state,
                              run.ids, min_overlap=options.min_overlap,
-                             workers=options.workers, progress=options.progress)
+                             workers=options.workers, progress=options.progress, match=run.match)
 
     verified = verify(pairs)
     # Then what the verified result leads those sources to propose, until nothing new
@@ -176,6 +180,8 @@ def deduplicate_folder(image_dir: str | os.PathLike, encoder: Encoder,
         With ``verify``: what extracts the keypoint features, when it must be other
         than a plain :class:`~.verify.FeatureEncoder` of ``options`` (e.g. one that
         shards the work across ``torchrun`` ranks); its rows must be that encoder's.
+        One that offers ``verify_pairs`` (as :func:`~.verify.verify_pairs`) matches
+        the candidate pairs too.
     **settings
         Keyword settings of :class:`~.options.DedupOptions`, applied on top of
         ``options`` (``deduplicate_folder(d, enc, out, pairing="all")``).

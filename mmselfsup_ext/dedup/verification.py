@@ -5,6 +5,7 @@ state; the others are matched (:func:`~.verify.verify_pairs`) and added to it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +14,7 @@ from ..hashing import pair_distances
 from ..validation import check_number
 from .results import DuplicateSearch
 from .state import STATUS_CODES, SurveyState
-from .verify import FeatureStore, verify_pairs
+from .verify import FeatureStore, VerifiedPairs, verify_pairs
 from .verify.geometry import invert_homographies
 
 __all__ = ["verify_search"]
@@ -21,8 +22,8 @@ __all__ = ["verify_search"]
 
 def verify_search(search: DuplicateSearch, codes: np.ndarray, i: np.ndarray, j: np.ndarray,
                   features: FeatureStore, state: SurveyState, ids: np.ndarray, *,
-                  min_overlap: float = 0.5, workers: int = 1, progress: bool = False
-                  ) -> DuplicateSearch:
+                  min_overlap: float = 0.5, workers: int = 1, progress: bool = False,
+                  match: Callable[..., VerifiedPairs] = verify_pairs) -> DuplicateSearch:
     """Replace the hash decision by the verified overlap of the pairs ``(i, j)``.
 
     Parameters
@@ -47,6 +48,9 @@ def verify_search(search: DuplicateSearch, codes: np.ndarray, i: np.ndarray, j: 
         Threads for matching.
     progress : bool, default False
         Progress bar.
+    match : callable, default :func:`~.verify.verify_pairs`
+        What matches the pairs not yet verified, called as ``verify_pairs`` is (e.g.
+        ``DistributedEncoder.verify_pairs``, which shards them across ranks).
 
     Returns
     -------
@@ -69,8 +73,7 @@ def verify_search(search: DuplicateSearch, codes: np.ndarray, i: np.ndarray, j: 
     if wanted:
         where = {key: p for p, key in enumerate(keys)}
         rows = np.array([where[key] for key in wanted], dtype=np.int64)
-        found = verify_pairs(features, first[rows], second[rows], workers=workers,
-                             progress=progress)
+        found = match(features, first[rows], second[rows], workers=workers, progress=progress)
         for k, key in enumerate(wanted):
             state.verified[key] = (float(found.overlap[k]), int(found.inliers[k]),
                                    STATUS_CODES.index(str(found.status[k])),
