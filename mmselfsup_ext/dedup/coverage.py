@@ -27,7 +27,7 @@ import numpy as np
 
 from ..validation import check_int, check_number
 from .results import CoverageSelection
-from .verify.geometry import invert_homography, warp_outline
+from .verify.geometry import invert_homographies, warp_outlines
 
 __all__ = ["CHAIN_TOLERANCE", "GRID", "MIN_COVERAGE", "CoverageSelection", "coverage_keep"]
 
@@ -44,38 +44,58 @@ CHAIN_TOLERANCE = 0.05
 MIN_COVERAGE = 0.985
 
 
-def _cell_centres(size: tuple[int, int]) -> np.ndarray:
-    w, h = size
-    xs = (np.arange(GRID) + 0.5) * w / GRID
-    ys = (np.arange(GRID) + 0.5) * h / GRID
-    gx, gy = np.meshgrid(xs, ys)
-    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+#: Triangles whose chained projections are compared in one batch (bounds the arrays:
+#: 64 probe points x 3 projections x 8 bytes each, about 12 MB per batch).
+_TRIANGLE_BATCH = 4096
+#: Cell centres of a unit image, and the 8 x 8 probe points (enough to see two
+#: projections disagree), both scaled by an image's size.
+_UNIT_CELLS = np.stack(np.meshgrid((np.arange(GRID) + 0.5) / GRID, (np.arange(GRID) + 0.5) / GRID),
+                       axis=-1).reshape(-1, 2)
+_UNIT_PROBES = np.stack(np.meshgrid((np.arange(8) + 0.5) / 8, (np.arange(8) + 0.5) / 8),
+                        axis=-1).reshape(-1, 2)
 
 
-def _cells_inside(quad: np.ndarray, centres: np.ndarray) -> int:
-    """Bitmask of the centres inside a convex, counter-clockwise (y down) quad."""
-    edges = np.roll(quad, -1, axis=0) - quad
-    rel = centres[:, None, :] - quad[None, :, :]
-    cross = edges[None, :, 0] * rel[:, :, 1] - edges[None, :, 1] * rel[:, :, 0]
-    inside = np.all(cross >= 0, axis=1)
-    return int.from_bytes(np.packbits(inside, bitorder="little").tobytes(), "little")
+def _cell_masks(quads: np.ndarray, size: np.ndarray) -> list[int]:
+    """Bitmask of an image's cell centres inside each convex, counter-clockwise (y down) quad.
+
+    ``quads`` is ``(M, 4, 2)``: the outlines of M neighbours projected into the image.
+    """
+    cx, cy = (_UNIT_CELLS * size).T
+    edges = np.roll(quads, -1, axis=1) - quads
+    inside = np.ones((len(quads), len(cx)), dtype=bool)
+    # One edge at a time: (M, cells) temporaries instead of (M, cells, 4, 2).
+    for k in range(4):
+        ex, ey = edges[:, k, 0:1], edges[:, k, 1:2]
+        inside &= ex * (cy - quads[:, k, 1:2]) - ey * (cx - quads[:, k, 0:1]) >= 0
+    packed = np.packbits(inside, axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in packed]
 
 
 def _project(h: np.ndarray, points: np.ndarray) -> np.ndarray:
-    mapped = np.c_[points, np.ones(len(points))] @ h.T
-    return mapped[:, :2] / mapped[:, 2:]
+    """``(T, K, 2)`` points mapped by ``(T, 3, 3)`` homographies."""
+    x, y = points[..., 0], points[..., 1]
+    h = h[:, None]
+    w = h[..., 2, 0] * x + h[..., 2, 1] * y + h[..., 2, 2]
+    return np.stack([(h[..., 0, 0] * x + h[..., 0, 1] * y + h[..., 0, 2]) / w,
+                     (h[..., 1, 0] * x + h[..., 1, 1] * y + h[..., 1, 2]) / w], axis=-1)
 
 
 def _inside(points: np.ndarray, size: np.ndarray) -> np.ndarray:
-    return np.all((points >= 0) & (points <= size), axis=1)
+    """Whether each of ``(T, K, 2)`` points lies in its ``(T, 2)`` image."""
+    return np.all((points >= 0) & (points <= size[:, None, :]), axis=-1)
 
 
-def _probe_points(size: np.ndarray) -> np.ndarray:
-    """An 8 x 8 grid over an image: enough to see two projections disagree."""
-    xs = (np.arange(8) + 0.5) * size[0] / 8
-    ys = (np.arange(8) + 0.5) * size[1] / 8
-    gx, gy = np.meshgrid(xs, ys)
-    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+def _triangles(pairs: dict[tuple[int, int], np.ndarray]) -> np.ndarray:
+    """``(T, 3)`` image triples ``x < y < z`` whose three pairs all have projections."""
+    neighbours: dict[int, set[int]] = {}
+    for a, b in pairs:
+        neighbours.setdefault(a, set()).add(b)
+    found = []
+    for x, around in neighbours.items():
+        later = sorted(y for y in around if y > x)
+        for p, y in enumerate(later):
+            found.extend((x, y, z) for z in later[p + 1:] if (y, z) in pairs)
+    return np.array(found, dtype=np.int64).reshape(-1, 3)
 
 
 def _doubtful(pairs: dict[tuple[int, int], np.ndarray], sizes: np.ndarray) -> set:
@@ -84,28 +104,21 @@ def _doubtful(pairs: dict[tuple[int, int], np.ndarray], sizes: np.ndarray) -> se
     Each triangle x < y < z is checked once, in x's pixels (the cycle either closes
     or not, whatever frame it is seen in), where all three images see the same
     surface: a homography is fitted on the shared region and extrapolates freely
-    outside it.
+    outside it. Triangles are compared in batches of arrays.
     """
-    neighbours: dict[int, set[int]] = {}
-    for a, b in pairs:
-        neighbours.setdefault(a, set()).add(b)
     bad: set[tuple[int, int]] = set()
-    for x, around in neighbours.items():
-        tolerance = CHAIN_TOLERANCE * float(np.hypot(*sizes[x]))
-        later = sorted(y for y in around if y > x)
-        for p, y in enumerate(later):
-            for z in later[p + 1:]:
-                if (y, z) not in pairs:
-                    continue
-                points = _probe_points(sizes[z])
-                direct = _project(pairs[(z, x)], points)
-                via = _project(pairs[(z, y)], points)
-                shared = _inside(direct, sizes[x]) & _inside(via, sizes[y])
-                if not shared.any():
-                    continue
-                chained = _project(pairs[(y, x)], via[shared])
-                if np.max(np.hypot(*(direct[shared] - chained).T)) > tolerance:
-                    bad |= {(x, y), (y, x), (x, z), (z, x), (y, z), (z, y)}
+    triangles = _triangles(pairs)
+    for start in range(0, len(triangles), _TRIANGLE_BATCH):
+        x, y, z = triangles[start:start + _TRIANGLE_BATCH].T
+        points = _UNIT_PROBES[None] * sizes[z][:, None, :]
+        direct = _project(np.stack([pairs[(c, a)] for a, c in zip(x.tolist(), z.tolist())]), points)
+        via = _project(np.stack([pairs[(c, b)] for b, c in zip(y.tolist(), z.tolist())]), points)
+        chained = _project(np.stack([pairs[(b, a)] for a, b in zip(x.tolist(), y.tolist())]), via)
+        shared = _inside(direct, sizes[x]) & _inside(via, sizes[y])
+        gap = np.where(shared, np.hypot(*np.moveaxis(direct - chained, -1, 0)), -np.inf).max(axis=1)
+        tolerance = CHAIN_TOLERANCE * np.hypot(sizes[x, 0], sizes[x, 1])
+        for a, b, c in triangles[start:start + _TRIANGLE_BATCH][gap > tolerance].tolist():
+            bad |= {(a, b), (b, a), (a, c), (c, a), (b, c), (c, b)}
     return bad
 
 
@@ -166,26 +179,24 @@ def coverage_keep(n: int, i: np.ndarray, j: np.ndarray, homography: np.ndarray,
                                                                         np.arange(n)):
         raise ValueError(f"sizes must be (n, 2) and order a permutation of range({n})")
     # Directed projections: (y, x) -> homography mapping y's pixels into x's.
+    backs = invert_homographies(homography) if len(homography) else homography
     maps: dict[tuple[int, int], np.ndarray] = {}
-    for a, b, h, st in zip(i.tolist(), j.tolist(), homography, status):
-        back = invert_homography(h) if st == "ok" and a != b else None
-        if back is None:
-            continue
-        maps[(a, b)], maps[(b, a)] = h, back
+    for a, b, h, back, st in zip(i.tolist(), j.tolist(), homography, backs, status):
+        if st == "ok" and a != b and np.isfinite(back).all():
+            maps[(a, b)], maps[(b, a)] = h, back
     doubtful = _doubtful(maps, sizes)
-    centres = {}
+    usable = [key for key in maps if key not in doubtful]
     shows: dict[int, dict[int, int]] = {x: {} for x in range(n)}  # x -> {y: mask of x}
-    for (y, x), h in maps.items():
-        if (y, x) in doubtful:
-            continue
-        quad = warp_outline(h, tuple(sizes[y]))
-        if quad is None:
-            continue
-        if x not in centres:
-            centres[x] = _cell_centres(tuple(sizes[x]))
-        mask = _cells_inside(quad, centres[x])
-        if mask:
-            shows[x][y] = mask
+    if usable:
+        y_of, x_of = np.array(usable, dtype=np.int64).T
+        quads, convex = warp_outlines(np.stack([maps[key] for key in usable]), sizes[y_of])
+        # Grouped by the image shown, whose cells each neighbour's outline covers.
+        rows = np.flatnonzero(convex)
+        rows = rows[np.argsort(x_of[rows], kind="stable")]
+        for group in np.split(rows, np.flatnonzero(np.diff(x_of[rows])) + 1) if rows.size else []:
+            x = int(x_of[group[0]])
+            masks = _cell_masks(quads[group], sizes[x])
+            shows[x] = {int(y): mask for y, mask in zip(y_of[group], masks) if mask}
     need = int(np.ceil(min_coverage * GRID * GRID - 1e-9))
     keep = np.ones(n, bool)
 

@@ -67,17 +67,42 @@ def invert_homography(h: np.ndarray) -> np.ndarray | None:
     return out if np.isfinite(out).all() else None
 
 
+def warp_outlines(h: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Images of outlines under maps, in one batch.
+
+    Parameters
+    ----------
+    h : ndarray
+        ``(P, 3, 3)`` maps.
+    sizes : ndarray
+        ``(P, 2)`` ``(width, height)`` of the image each map takes.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        ``(P, 4, 2)`` warped corners and ``(P,)`` whether each is a convex, same-handed
+        quad (the others are meaningless).
+    """
+    h = np.asarray(h, dtype=np.float64).reshape(-1, 3, 3)
+    w, ht = np.asarray(sizes, dtype=np.float64).reshape(-1, 2).T
+    zero = np.zeros_like(w)
+    corners = np.stack([np.stack([zero, zero], 1), np.stack([w, zero], 1), np.stack([w, ht], 1),
+                        np.stack([zero, ht], 1)], axis=1)
+    mapped = np.concatenate([corners, np.ones(corners.shape[:2] + (1,))], axis=2) @ h.transpose(0, 2, 1)
+    # A corner with w <= 0 crosses the horizon: the quad wraps through infinity.
+    ahead = np.all(mapped[..., 2] > 1e-12, axis=1)
+    with np.errstate(all="ignore"):
+        quads = mapped[..., :2] / np.where(ahead[:, None, None], mapped[..., 2:], 1.0)
+    edges = np.roll(quads, -1, axis=1) - quads
+    turns = edges[..., 0] * np.roll(edges[..., 1], -1, axis=1) - edges[..., 1] * np.roll(edges[..., 0], -1, axis=1)
+    # All turns one way: convex and orientation preserved (a mirror image turns the other way).
+    return quads, ahead & np.all(turns > 0, axis=1)
+
+
 def warp_outline(h: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
     """Image of the outline under ``h``, or None if it is not a convex, same-handed quad."""
-    corners = np.c_[outline(size), np.ones(4)] @ h.T
-    # A corner with w <= 0 crosses the horizon: the quad wraps through infinity.
-    if np.any(corners[:, 2] <= 1e-12):
-        return None
-    quad = corners[:, :2] / corners[:, 2:]
-    edges = np.roll(quad, -1, axis=0) - quad
-    turns = edges[:, 0] * np.roll(edges[:, 1], -1) - edges[:, 1] * np.roll(edges[:, 0], -1)
-    # All turns one way: convex and orientation preserved (a mirror image turns the other way).
-    return quad if np.all(turns > 0) else None
+    quads, ok = warp_outlines(np.asarray(h)[None], np.asarray(size)[None])
+    return quads[0] if ok[0] else None
 
 
 def plausible(h: np.ndarray, size_a: tuple[int, int], size_b: tuple[int, int],
