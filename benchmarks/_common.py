@@ -89,11 +89,12 @@ def parse_model_spec(text: str) -> tuple[str, str | None, str]:
 
 
 def run_pipeline(images: Path, out: Path, candidates: str, workers: int) -> dict:
-    """One ``--methods phash --pairing all --verify`` run in this process; time, peak memory."""
+    """One ``--methods phash --pairing all --verify`` run in this process, with the encodings
+    cache in ``out/.cache`` as the command line has it; time, peak memory."""
     start = time.perf_counter()
     deduplicate_folder(images, ClassicalEncoder(["phash"], 8), out, pairing="all",
-                       verify=True, candidates=candidates, workers=workers, progress=False,
-                       html_report=False)
+                       verify=True, candidates=candidates, workers=workers,
+                       cache_dir=out / ".cache", progress=False, html_report=False)
     return {"wall_s": time.perf_counter() - start,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

@@ -42,11 +42,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..validation import one_line
+from ..validation import check_int, one_line
 from .encoders import Encoder, check_encoder
 from .results import EncodeResult
+from .row_file import DiskRows
 
-__all__ = ["CACHE_FILENAME", "CachedEncodeResult", "CachedEncoder", "EncodingCacheWarning"]
+__all__ = ["CACHE_FILENAME", "SPILL_BYTES", "CachedEncodeResult", "CachedEncoder",
+           "EncodingCacheWarning"]
 
 CACHE_FILENAME = "encodings.sqlite"
 _SCHEMA_VERSION = 2
@@ -62,6 +64,8 @@ _SCHEMA = (
 # little work while per-chunk costs (worker start-up, a commit) stay negligible.
 _TARGET_CHUNK_SECONDS = 5.0
 _MAX_CHUNK = 4096
+#: Feature rows beyond this are kept on disk, not in memory (``CachedEncoder(spill_bytes=)``).
+SPILL_BYTES = 256 << 20
 # How long to wait for another run that holds the cache's schema or journal-mode lock.
 _LOCK_WAIT_S = 30.0
 # SQLite primary result codes meaning "this file is not a sound database".
@@ -256,19 +260,24 @@ def _file_key(path: Path) -> tuple[bytes, int, int] | None:
     return os.fsencode(os.path.abspath(path)), int(st.st_size), int(st.st_mtime_ns)
 
 
-def _compact(table: np.ndarray, keep: list[int]) -> np.ndarray:
+def _compact(table: np.ndarray | DiskRows, keep: list[int]) -> np.ndarray | DiskRows:
     """The rows ``keep`` (ascending) of ``table``, moved up in place: no second table."""
+    if isinstance(table, DiskRows):
+        return table if len(keep) == len(table) else table.view(np.asarray(keep, np.int64))
     for dst, src in enumerate(keep):
         if dst != src:
             table[dst] = table[src]
     return table[:len(keep)]
 
 
-def _split_rows(table: np.ndarray, widths: dict[str, int]) -> dict[str, np.ndarray]:
+def _split_rows(table: np.ndarray | DiskRows, widths: dict[str, int]
+                ) -> dict[str, np.ndarray | DiskRows]:
     """Per-tag ``uint8`` code arrays from a table of all tags' bytes, side by side.
 
     A single tag's array is the table itself (a view), not a copy.
     """
+    if isinstance(table, DiskRows):
+        return {tag: table for tag in widths}
     codes, offset = {}, 0
     for tag, width in widths.items():
         codes[tag] = np.ascontiguousarray(table[:, offset:offset + width])
@@ -318,6 +327,10 @@ class CachedEncoder:
     chunk_size : int, optional
         Images encoded (and committed) per call of the wrapped encoder; default
         adapts to about five seconds of work per chunk.
+    spill_bytes : int, optional
+        A one-tag result larger than this is kept in an unnamed file beside the
+        cache (:class:`~.row_file.DiskRows`) rather than in memory, for a reader
+        that takes one (keypoint features: :data:`SPILL_BYTES`); default: never.
 
     Examples
     --------
@@ -331,7 +344,7 @@ class CachedEncoder:
     """
 
     def __init__(self, encoder: Encoder, cache_dir: str | os.PathLike,
-                 chunk_size: int | None = None) -> None:
+                 chunk_size: int | None = None, spill_bytes: int | None = None) -> None:
         check_encoder(encoder)
         if chunk_size is not None and (isinstance(chunk_size, bool)
                                        or not isinstance(chunk_size, int) or chunk_size < 1):
@@ -341,9 +354,25 @@ class CachedEncoder:
         self.identity: str = encoder.identity
         self.path = Path(cache_dir) / CACHE_FILENAME
         self.chunk_size = chunk_size
+        self.spill_bytes = (None if spill_bytes is None
+                            else check_int(spill_bytes, "spill_bytes", minimum=0))
 
     def __repr__(self) -> str:
         return f"CachedEncoder({self.encoder!r}, cache={str(self.path)!r})"
+
+    def _table(self, n_rows: int, widths: dict[str, int]) -> np.ndarray | DiskRows:
+        """The run's table of rows: in memory, or beside the cache when it is larger than
+        :attr:`spill_bytes` and holds one tag (keypoint features: 4 GB at 100,000 images)."""
+        row_bytes = sum(widths.values())
+        if (self.spill_bytes is not None and len(widths) == 1
+                and n_rows * row_bytes > self.spill_bytes):
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                return DiskRows(n_rows, row_bytes, self.path.parent)
+            except OSError as exc:
+                _warn(f"rows of {n_rows} images kept in memory: no room for them beside the "
+                      f"cache ({one_line(exc.strerror or exc)}, {self.path.parent})")
+        return np.empty((n_rows, row_bytes), np.uint8)
 
     def encode(self, paths: Sequence[Path], workers: int = 1,
                progress: bool = True) -> CachedEncodeResult:
@@ -363,7 +392,7 @@ class CachedEncoder:
 
         # Rows are written in place into one table: a cached or fresh row is held once,
         # not as bytes and again as an array (feature rows are 40 KB per image).
-        table = np.empty((len(paths), row_bytes), np.uint8)
+        table = self._table(len(paths), widths)
         have = np.zeros(len(paths), bool)
         if store is not None:
             try:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import discover_images, is_within, relative_posix
-from .cache import CachedEncodeResult, CachedEncoder
+from .cache import SPILL_BYTES, CachedEncodeResult, CachedEncoder
 from .encoders import EncodeResult, Encoder, check_encoder
 from .hash_search import search_codes
 from .keep import keep_images
@@ -100,7 +100,8 @@ def _prepare_verification(encoded: EncodeResult, options: DedupOptions,
                                n_features=options.max_features)
     encoder = extractor if feature_encoder is None else feature_encoder
     if options.cache_dir is not None:
-        encoder = CachedEncoder(encoder, options.cache_dir)
+        # Feature rows (40 KB per image) wait for verification on disk, not in memory.
+        encoder = CachedEncoder(encoder, options.cache_dir, spill_bytes=SPILL_BYTES)
     start = time.perf_counter()
     found = encoder.encode(encoded.ok_paths, workers=options.workers, progress=options.progress)
     store = FeatureStore.from_encoding(found, encoded.ok_paths, extractor)

@@ -27,7 +27,7 @@ true duplicates (overlap >= 0.5) at least 32 votes at the 5th percentile.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import faiss
@@ -178,6 +178,12 @@ class DescriptorIndex:
         """The index as ``uint8`` bytes (:meth:`deserialize` restores it)."""
         return faiss.serialize_index_binary(self.index)
 
+    def write(self, write: Callable[[bytes], object]) -> None:
+        """Pass the :meth:`serialize` bytes to ``write`` a piece at a time, never whole."""
+        writer = faiss.PyCallbackIOWriter(write)
+        faiss.write_index_binary(self.index, writer)
+        del writer  # flushes its last piece
+
     @classmethod
     def deserialize(cls, data: np.ndarray, n_bits: int, nlist: int) -> DescriptorIndex:
         """An index from :meth:`serialize` bytes."""
@@ -193,9 +199,9 @@ class DescriptorIndex:
 
     def add(self, image_ids: Sequence[int], descriptors: Sequence[np.ndarray]) -> None:
         """Index the descriptors of each image (rows ranked strongest first)."""
-        ids, rows = _stack(image_ids, descriptors)
-        if len(ids):
-            self.index.add_with_ids(rows, ids)
+        for ids, rows in _stacked_batches(image_ids, descriptors):
+            if len(ids):
+                self.index.add_with_ids(rows, ids)
 
     def remove(self, image_ids: Sequence[int]) -> None:
         """Forget every descriptor of these images."""
@@ -204,31 +210,40 @@ class DescriptorIndex:
             self.index.remove_ids(faiss.IDSelectorRange(low, low + (1 << _RANK_BITS)))
 
     def grow(self, image_ids: Sequence[int], descriptors: Sequence[np.ndarray]) -> bool:
-        """Rebuild as an inverted file sized for the collection, when it has outgrown
-        the current structure; ``image_ids``/``descriptors`` must be every indexed image.
+        """Rebuild as an inverted file of exactly these images' descriptors, when they
+        outgrow the current structure.
+
+        ``image_ids``/``descriptors`` must be every indexed image, and may include
+        images not indexed yet: growing before adding them means the collection is
+        never held in the exact index first. ``descriptors`` is read in order, a
+        batch at a time (a lazy sequence is never held whole).
 
         Returns
         -------
         bool
-            Whether the index was rebuilt.
+            Whether the index was rebuilt (it then holds the images given; otherwise
+            it is unchanged).
         """
-        total = self.size
+        total = sum(len(rows) for _, rows in _stacked_batches(image_ids, descriptors))
+        if total < self.size:
+            raise ValueError(f"grow needs every indexed image: {total} descriptors given "
+                             f"for an index of {self.size}")
         wanted = _nlist_for(total)
         if wanted == self.nlist or (self.nlist and wanted < 2 * self.nlist):
             return False
-        ids, rows = _stack(image_ids, descriptors)
-        if len(ids) != total:
-            raise ValueError(f"grow needs every indexed image: {len(ids)} descriptors given "
-                             f"for an index of {total}")
         if wanted == 0:
             index = faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(self.n_bits))
         else:
-            index = faiss.IndexBinaryIVF(_coarse_quantizer(rows, wanted, self.n_bits),
+            centres = _streamed_sample(_stacked_batches(image_ids, descriptors), wanted)
+            index = faiss.IndexBinaryIVF(_coarse_quantizer(centres, self.n_bits),
                                          self.n_bits, wanted)
             index.is_trained = True
             index.nprobe = NPROBE
-        index.add_with_ids(rows, ids)
+        # The old index goes first: the new one is filled a batch at a time beside nothing.
         self.index, self.nlist = index, wanted
+        for ids, rows in _stacked_batches(image_ids, descriptors):
+            if len(ids):
+                index.add_with_ids(rows, ids)
         return True
 
     def surfaced_pairs(self, image_ids: Sequence[int], descriptors: Sequence[np.ndarray],
@@ -256,8 +271,7 @@ class DescriptorIndex:
         """
         min_count = check_int(min_count, "min_count", minimum=1)
         parts = []
-        for batch_ids, batch_rows in _image_batches(image_ids, descriptors):
-            ids, rows = _stack(batch_ids, batch_rows)
+        for ids, rows in _stacked_batches(image_ids, descriptors):
             if not len(ids):
                 continue
             # faiss's binary range search keeps distances < its radius; matches are <= radius.
@@ -277,15 +291,26 @@ class DescriptorIndex:
 
 def _image_batches(image_ids: Sequence[int], descriptors: Sequence[np.ndarray]):
     """Whole images at a time, about :data:`_QUERY_BATCH` descriptors per batch (bounds the
-    search's result buffers; an image's count is complete within its batch)."""
+    search's result buffers; an image's count is complete within its batch).
+    ``descriptors`` is read once, in order."""
     if len(image_ids) != len(descriptors):
         raise ValueError(f"{len(image_ids)} image ids for {len(descriptors)} descriptor blocks")
-    start, size = 0, 0
-    for end, block in enumerate(descriptors, 1):
+    batch_ids, blocks, size = [], [], 0
+    for image, block in zip(image_ids, descriptors):
+        batch_ids.append(image)
+        blocks.append(block)
         size += len(block)
-        if size >= _QUERY_BATCH or end == len(descriptors):
-            yield list(image_ids[start:end]), list(descriptors[start:end])
-            start, size = end, 0
+        if size >= _QUERY_BATCH:
+            yield batch_ids, blocks
+            batch_ids, blocks, size = [], [], 0
+    if batch_ids:
+        yield batch_ids, blocks
+
+
+def _stacked_batches(image_ids: Sequence[int], descriptors: Sequence[np.ndarray]):
+    """:func:`_image_batches` as ``(descriptor ids, stacked rows)``."""
+    for batch_ids, blocks in _image_batches(image_ids, descriptors):
+        yield _stack(batch_ids, blocks)
 
 
 def _nlist_for(total: int) -> int:
@@ -296,23 +321,43 @@ def _nlist_for(total: int) -> int:
     return 1 << int(round(np.log2(total / LIST_SIZE)))
 
 
-def _content_sample(rows: np.ndarray, size: int) -> np.ndarray:
-    """``size`` descriptors chosen and ordered by their content (not by their position).
-
-    Each descriptor gets a pseudo-random 64-bit key mixed from all its bytes; the rows
-    with the smallest keys are taken: the same set in gives the same sample out.
-    """
+def _content_keys(rows: np.ndarray) -> np.ndarray:
+    """A pseudo-random 64-bit key per descriptor, mixed from all its bytes."""
     words = as_words(rows)
     keys = np.zeros(len(rows), np.uint64)
     for w in range(words.shape[1]):
         keys = (keys ^ words[:, w]) * np.uint64(0x9E3779B97F4A7C15)
         keys ^= keys >> np.uint64(29)
-    return np.ascontiguousarray(rows[np.argsort(keys, kind="stable")[:size]])
+    return keys
 
 
-def _coarse_quantizer(rows: np.ndarray, nlist: int, n_bits: int) -> faiss.IndexBinary:
-    """``nlist`` list centres in a two-level index (see :class:`DescriptorIndex`)."""
-    centres = _content_sample(rows, nlist)
+def _content_sample(rows: np.ndarray, size: int) -> np.ndarray:
+    """``size`` descriptors chosen and ordered by their content (not by their position):
+    the rows with the smallest :func:`_content_keys` (the same set in gives the same
+    sample out)."""
+    return np.ascontiguousarray(rows[np.argsort(_content_keys(rows), kind="stable")[:size]])
+
+
+def _streamed_sample(batches, size: int) -> np.ndarray:
+    """:func:`_content_sample` of the rows of ``(ids, rows)`` batches, without stacking them:
+    the smallest keys so far are kept, ties broken by position as a stable sort does."""
+    keys, positions, rows = np.zeros(0, np.uint64), np.zeros(0, np.int64), None
+    seen = 0
+    for _, block in batches:
+        if not len(block):
+            continue
+        keys = np.concatenate([keys, _content_keys(block)])
+        positions = np.concatenate([positions, seen + np.arange(len(block), dtype=np.int64)])
+        rows = block if rows is None else np.concatenate([rows, block])
+        seen += len(block)
+        best = np.lexsort((positions, keys))[:size]
+        keys, positions, rows = keys[best], positions[best], rows[best]
+    return np.ascontiguousarray(rows)
+
+
+def _coarse_quantizer(centres: np.ndarray, n_bits: int) -> faiss.IndexBinary:
+    """A two-level index of the list ``centres`` (see :class:`DescriptorIndex`)."""
+    nlist = len(centres)
     n_super = max(1, 1 << int(round(np.log2(np.sqrt(nlist)))))
     quantizer = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(n_bits), n_bits, n_super)
     quantizer.quantizer.add(_content_sample(centres, n_super))

@@ -244,8 +244,8 @@ def spatial_candidates(rows: np.ndarray, grid: CellGrid, rule: SpatialVoteRule, 
     ids = np.arange(len(cells), dtype=np.int64)
     blocks = list(cells)
     index = DescriptorIndex(grid.bits)
-    index.add(ids, blocks)
-    index.grow(ids, blocks)
+    if not index.grow(ids, blocks):
+        index.add(ids, blocks)
     # A duplicate's best alignment shares at least the fewest cells of any alignment that
     # overlaps >= min_overlap, and min_agreement of them vote; every aligned vote is a
     # distinct cell of the first image (under a scaled alignment too) with a match

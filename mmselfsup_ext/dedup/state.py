@@ -32,6 +32,7 @@ import json
 import os
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,15 +64,55 @@ def file_key(path: str | os.PathLike) -> FileKey | None:
     return os.fsencode(os.path.abspath(path)), int(st.st_size), int(st.st_mtime_ns)
 
 
-def _content_digest(arrays: dict[str, np.ndarray]) -> str:
+class _IndexBytes:
+    """The retrieval index as the ``uint8`` array :meth:`DescriptorIndex.serialize` gives,
+    produced a piece at a time: saved whole, it would be a second copy of the index
+    (12 KB per image) beside the first."""
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, index: DescriptorIndex) -> None:
+        self.index = index
+        sizes: list[int] = []
+        index.write(lambda piece: sizes.append(len(piece)))
+        self.shape = (sum(sizes),)
+
+    def feed(self, write) -> None:
+        """Pass the bytes to ``write`` in pieces."""
+        self.index.write(write)
+
+
+def _content_digest(arrays: dict[str, np.ndarray | _IndexBytes]) -> str:
     """SHA-256 over every array but ``meta``: names, dtypes, shapes and bytes."""
     digest = hashlib.sha256()
     for name in sorted(arrays):
-        if name != "meta":
-            array = np.ascontiguousarray(arrays[name])
-            digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
-            digest.update(array.tobytes())
+        if name == "meta":
+            continue
+        array = arrays[name]
+        if not isinstance(array, _IndexBytes):
+            array = np.ascontiguousarray(array)
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        if isinstance(array, _IndexBytes):
+            array.feed(digest.update)
+        elif array.size:
+            # The array's own buffer, not a copy of it.
+            digest.update(array.reshape(-1).view(np.uint8))
     return digest.hexdigest()
+
+
+def _write_npz(fh, arrays: dict[str, np.ndarray | _IndexBytes]) -> None:
+    """What ``np.savez(fh, **arrays)`` writes (``np.load`` reads it), the index in pieces."""
+    with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, array in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
+                if isinstance(array, _IndexBytes):
+                    np.lib.format.write_array_header_1_0(
+                        member, {"descr": array.dtype.str, "fortran_order": False,
+                                 "shape": array.shape})
+                    array.feed(member.write)
+                else:
+                    np.lib.format.write_array(member, np.asanyarray(array),
+                                              allow_pickle=False)
 
 
 def _check_consistent(arrays: dict[str, np.ndarray]) -> None:
@@ -251,7 +292,7 @@ class SurveyState:
             "key_paths": np.array(paths, dtype=f"S{width}"),
             "key_sizes": np.array([-1 if k is None else k[1] for k in self.keys], np.int64),
             "key_mtimes": np.array([-1 if k is None else k[2] for k in self.keys], np.int64),
-            "index": self.index.serialize(),
+            "index": _IndexBytes(self.index),
             "vote_a": np.array([p[0] for p in pairs], np.int64),
             "vote_b": np.array([p[1] for p in pairs], np.int64),
             "votes": np.array([self.votes[p] for p in pairs], np.int64),
@@ -275,7 +316,7 @@ class SurveyState:
             return
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
+                _write_npz(fh, arrays)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the options validate against this package's registry
     from ..state import SurveyState
     from ..verify import FeatureStore
 
-__all__ = ["CandidateSource", "Proposal", "as_pairs"]
+__all__ = ["CandidateSource", "Proposal", "as_pairs", "pair_keys", "sorted_contains"]
 
 
 @dataclass
@@ -81,3 +81,16 @@ class CandidateSource(Protocol):
 def as_pairs(i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """``(P, 2)`` ``int64`` pairs from two position arrays (no reordering)."""
     return np.stack([np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)], axis=1)
+
+
+def pair_keys(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """One ``int64`` per pair of ids or positions below 2**31 (for membership tests)."""
+    return (np.asarray(lo, dtype=np.int64) << 32) | np.asarray(hi, dtype=np.int64)
+
+
+def sorted_contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Whether each of ``keys`` is in ``sorted_keys`` (sorted ascending)."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys

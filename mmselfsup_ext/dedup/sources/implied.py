@@ -14,7 +14,6 @@ that retrieval missed but verification accepts had a common verified neighbour.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import ClassVar
 
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 from ...validation import check_number
 from ..results import DuplicateSearch
 from ..verify.geometry import invert_homographies, normalize_homographies
-from .base import Proposal, as_pairs
+from .base import Proposal, as_pairs, pair_keys, sorted_contains
 
 __all__ = ["IMPLIED_FRACTION", "ImpliedPairs", "implied_pairs", "predicted_overlaps"]
 
@@ -33,6 +32,8 @@ __all__ = ["IMPLIED_FRACTION", "ImpliedPairs", "implied_pairs", "predicted_overl
 #: shots covered (capture order, one wall: 0.896 of the ideal removal at 0.8, 0.91-0.925
 #: at 0.65, 0.91-0.94 at 0.5 for 15-40 % more pairs).
 IMPLIED_FRACTION = 0.65
+# Triples (two neighbours of one middle) composed per batch: bounds the memory of a run.
+_TRIPLE_BATCH = 1 << 18
 
 
 class ImpliedPairs:
@@ -97,6 +98,30 @@ def predicted_overlaps(homography: np.ndarray, size_a: np.ndarray, size_b: np.nd
     return np.clip(ratio, 0.0, 1.0)
 
 
+def _neighbour_pairs(middle: np.ndarray, batch: int):
+    """``(x, y)`` index arrays of every two entries ``x < y`` with the same ``middle``
+    (sorted), about ``batch`` pairs at a time: whole middles per batch, so the work
+    of a survey of millions is held a batch at a time."""
+    starts = np.flatnonzero(np.r_[True, middle[1:] != middle[:-1]]) if len(middle) else \
+        np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, len(middle)])
+    counts = sizes * (sizes - 1) // 2
+    first = 0
+    while first < len(starts):
+        last = first + max(1, int(np.searchsorted(np.cumsum(counts[first:]), batch)))
+        group_starts, group_sizes = starts[first:last], sizes[first:last]
+        x_parts, y_parts = [], []
+        for size in np.unique(group_sizes[group_sizes > 1]).tolist():
+            # Every middle of this many neighbours at once: its upper triangle, offset.
+            a, b = np.triu_indices(size, 1)
+            base = group_starts[group_sizes == size][:, None]
+            x_parts.append((base + a).ravel())
+            y_parts.append((base + b).ravel())
+        if x_parts:
+            yield np.concatenate(x_parts), np.concatenate(y_parts)
+        first = last
+
+
 def implied_pairs(i: np.ndarray, j: np.ndarray, homography: np.ndarray, status: np.ndarray,
                   sizes: np.ndarray, min_predicted: float) -> tuple[np.ndarray, np.ndarray]:
     """Pairs not yet verified whose composed homography predicts enough overlap.
@@ -131,26 +156,27 @@ def implied_pairs(i: np.ndarray, j: np.ndarray, homography: np.ndarray, status: 
     usable, forward_maps, backward_maps = usable[good], forward_maps[good], backward_maps[good]
     stack = np.empty((2 * len(usable), 3, 3))
     stack[0::2], stack[1::2] = forward_maps, backward_maps
-    row: dict[tuple[int, int], int] = {}
-    neighbours: dict[int, list[int]] = defaultdict(list)
-    for k, (a, b) in enumerate(zip(i[usable].tolist(), j[usable].tolist())):
-        row[(a, b)], row[(b, a)] = 2 * k, 2 * k + 1
-        neighbours[a].append(b)
-        neighbours[b].append(a)
-    known = set(zip(i.tolist(), j.tolist()))
-    triples = [(min(a, c), middle, max(a, c))
-               for middle, around in neighbours.items()
-               for x, a in enumerate(around) for c in around[x + 1:]
-               if (min(a, c), max(a, c)) not in known]
-    if not triples:
-        empty = np.zeros(0, np.int64)
-        return empty, empty
-    lo, mid, hi = (np.array(col, dtype=np.int64) for col in zip(*triples))
-    to_mid = np.array([row[k] for k in zip(lo.tolist(), mid.tolist())])
-    from_mid = np.array([row[k] for k in zip(mid.tolist(), hi.tolist())])
-    # H_lo->hi = H_mid->hi @ H_lo->mid, and its inverse from the stored inverses.
-    forward = predicted_overlaps(stack[from_mid] @ stack[to_mid], sizes[lo], sizes[hi])
-    backward = predicted_overlaps(stack[to_mid ^ 1] @ stack[from_mid ^ 1], sizes[hi], sizes[lo])
-    keep = np.maximum(forward, backward) >= min_predicted
-    pairs = np.unique(np.stack([lo[keep], hi[keep]], axis=1), axis=0).reshape(-1, 2)
+    # Directed edges (middle -> neighbour) grouped by middle; edge e maps the middle's
+    # pixels to the neighbour's through stack[e], and e ^ 1 is its way back.
+    middle = np.stack([i[usable], j[usable]], axis=1).ravel()
+    neighbour = np.stack([j[usable], i[usable]], axis=1).ravel()
+    order = np.lexsort((neighbour, middle))
+    middle, neighbour, edge = middle[order], neighbour[order], order
+    known = np.unique(pair_keys(np.minimum(i, j), np.maximum(i, j)))
+    found = [np.zeros((0, 2), np.int64)]
+    for x, y in _neighbour_pairs(middle, _TRIPLE_BATCH):
+        lo, hi = np.minimum(neighbour[x], neighbour[y]), np.maximum(neighbour[x], neighbour[y])
+        new = ~sorted_contains(known, pair_keys(lo, hi))
+        x, y, lo, hi = x[new], y[new], lo[new], hi[new]
+        # The edges from the middle to lo and to hi, whichever of x and y holds lo.
+        to_lo = np.where(neighbour[x] == lo, edge[x], edge[y])
+        to_hi = np.where(neighbour[x] == lo, edge[y], edge[x])
+        to_mid, from_mid = to_lo ^ 1, to_hi
+        # H_lo->hi = H_mid->hi @ H_lo->mid, and its inverse from the stored inverses.
+        forward = predicted_overlaps(stack[from_mid] @ stack[to_mid], sizes[lo], sizes[hi])
+        backward = predicted_overlaps(stack[to_mid ^ 1] @ stack[from_mid ^ 1], sizes[hi],
+                                      sizes[lo])
+        keep = np.maximum(forward, backward) >= min_predicted
+        found.append(np.unique(np.stack([lo[keep], hi[keep]], axis=1), axis=0))
+    pairs = np.unique(np.concatenate(found), axis=0).reshape(-1, 2)
     return pairs[:, 0], pairs[:, 1]

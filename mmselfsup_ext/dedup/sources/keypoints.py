@@ -8,6 +8,7 @@ the survey state, so a later run queries only its new images.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
@@ -18,9 +19,12 @@ from ..results import DuplicateSearch
 from ..retrieval import RetrievalSettings, match_counts, retrieval_descriptors, select_candidates
 from ..state import SurveyState
 from ..verify import FeatureStore
-from .base import Proposal, as_pairs
+from .base import Proposal, as_pairs, pair_keys, sorted_contains
 
-__all__ = ["KeypointRetrieval", "feature_candidates"]
+__all__ = ["KeypointRetrieval", "StoreDescriptors", "feature_candidates"]
+
+# Surfaced pairs given to the scoring threads at a time.
+_SCORE_CHUNK = 8192
 
 
 class KeypointRetrieval:
@@ -43,6 +47,41 @@ class KeypointRetrieval:
             self._pairs = as_pairs(i, j)
             proposal.timings["retrieval_s"] = time.perf_counter() - start
         return self._pairs
+
+
+class StoreDescriptors(Sequence):
+    """The retrieval descriptors of images of a store, read when asked for.
+
+    Held, they would cost 9.6 KB per image (300 ORB descriptors) beside the index
+    that already holds them; read from the store (in memory or on disk) they cost
+    one row read each time.
+
+    Parameters
+    ----------
+    store : FeatureStore
+        The run's features.
+    settings : RetrievalSettings
+        How many descriptors an image contributes.
+    positions : ndarray, optional
+        Which images of ``store``, in order; default all.
+    """
+
+    def __init__(self, store: FeatureStore, settings: RetrievalSettings,
+                 positions: np.ndarray | None = None) -> None:
+        self.store, self.settings = store, settings
+        self.positions = (np.arange(len(store)) if positions is None
+                          else np.asarray(positions, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        if not isinstance(k, (int, np.integer)):
+            raise TypeError(f"StoreDescriptors takes an int position, got {k!r}")
+        return retrieval_descriptors(self.store[int(self.positions[k])], self.settings)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self[k] for k in range(len(self)))
 
 
 def feature_candidates(store: FeatureStore, ids: np.ndarray, new: np.ndarray,
@@ -75,32 +114,53 @@ def feature_candidates(store: FeatureStore, ids: np.ndarray, new: np.ndarray,
     i, j, votes : ndarray
         ``int64`` positions into the current images, ``i < j``, and their votes.
     """
-    descriptors = [retrieval_descriptors(store[k], settings) for k in range(len(store))]
+    descriptors = StoreDescriptors(store, settings)
     added = np.flatnonzero(new)
-    state.index.add(ids[added], [descriptors[k] for k in added])
-    state.index.grow(ids, descriptors)
+    # Sized for every current image first, so a new survey never fills the exact index.
+    if not state.index.grow(ids, descriptors):
+        state.index.add(ids[added], StoreDescriptors(store, settings, added))
     # Surfaced matches only propose: a pair's exact votes (both directions) decide.
     query, other, _ = state.index.surfaced_pairs(
-        ids[added], [descriptors[k] for k in added], settings.radius,
+        ids[added], StoreDescriptors(store, settings, added), settings.radius,
         min_count=max(1, settings.min_votes // 2))
-    position = {int(image): pos for pos, image in enumerate(ids.tolist())}
-    todo = sorted({(min(a, b), max(a, b)) for a, b in zip(query.tolist(), other.tolist())
-                   if b in position} - set(state.votes))
+    # Positions of image ids (-1: not a current image), as an array: a dict of every
+    # image and sets of every surfaced pair would cost ~15 KB per image in objects.
+    position = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, np.int64)
+    position[ids] = np.arange(len(ids))
 
-    def score(pair: tuple[int, int]) -> int:
+    def where(image_ids: np.ndarray) -> np.ndarray:
+        inside = image_ids < len(position)
+        return np.where(inside, position[np.where(inside, image_ids, 0)], -1)
+
+    current = where(other) >= 0
+    todo = np.unique(np.stack([np.minimum(query, other)[current],
+                               np.maximum(query, other)[current]], axis=1), axis=0)
+    known = np.array(list(state.votes), dtype=np.int64).reshape(-1, 2)
+    todo = todo[~sorted_contains(np.sort(pair_keys(known[:, 0], known[:, 1])),
+                                 pair_keys(todo[:, 0], todo[:, 1]))]
+
+    def score(pair: list[int]) -> int:
         return min(match_counts(descriptors[position[pair[0]]], descriptors[position[pair[1]]],
                                 settings.radius))
 
-    with ThreadPoolExecutor(workers) as pool:
-        scores = list(tqdm(pool.map(score, todo), total=len(todo), desc="retrieval",
-                           unit="pair", disable=not progress))
+    scores = np.zeros(len(todo), np.int64)
+    with ThreadPoolExecutor(workers) as pool, tqdm(total=len(todo), desc="retrieval",
+                                                    unit="pair", disable=not progress) as bar:
+        # A chunk at a time: the executor holds a future per pair it is given.
+        for start in range(0, len(todo), _SCORE_CHUNK):
+            chunk = todo[start:start + _SCORE_CHUNK].tolist()
+            scores[start:start + len(chunk)] = list(pool.map(score, chunk))
+            bar.update(len(chunk))
     # Only pairs that can become candidates are kept: a pair is scored once, when its
     # newer image is queried, so a weaker one is never proposed again.
-    state.votes.update((pair, v) for pair, v in zip(todo, scores) if v >= settings.min_votes)
-    current = [(position[a], position[b], v) for (a, b), v in state.votes.items()
-               if a in position and b in position]
-    if not current:
+    strong = scores >= settings.min_votes
+    state.votes.update(zip(map(tuple, todo[strong].tolist()), scores[strong].tolist()))
+    pairs = np.array(list(state.votes), dtype=np.int64).reshape(-1, 2)
+    votes = np.fromiter(state.votes.values(), np.int64, len(state.votes))
+    a, b = where(pairs[:, 0]), where(pairs[:, 1])
+    current = (a >= 0) & (b >= 0)
+    if not current.any():
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
-    a, b, v = (np.array(col, dtype=np.int64) for col in zip(*current))
+    a, b, v = a[current], b[current], votes[current]
     return select_candidates(a, b, v, settings)

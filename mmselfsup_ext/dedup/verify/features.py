@@ -10,6 +10,7 @@ features when verification or retrieval asks for them.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from PIL import Image
 
 from ...fileio import UnreadableImageError, load_image
 from ..results import EncodeResult
+from ..row_file import DiskRows
 from ..parallel import ordered_map
 
 DETECTORS = ("orb", "sift", "akaze")
@@ -298,18 +300,19 @@ class FeatureStore:
 
     Parameters
     ----------
-    rows : ndarray
-        ``uint8`` ``(N, row_bytes)`` from :class:`FeatureEncoder`; a row may be
-        missing (``present[k]`` False) for an unreadable image.
+    rows : ndarray or DiskRows
+        ``uint8`` ``(N, row_bytes)`` from :class:`FeatureEncoder`, in memory or on
+        disk (then read a row at a time); a row may be missing (``present[k]``
+        False) for an unreadable image.
     detector, n_features : str, int
         The encoder's settings.
     present : ndarray, optional
         ``bool`` ``(N,)``; default all True.
     """
 
-    def __init__(self, rows: np.ndarray, detector: str, n_features: int,
+    def __init__(self, rows: np.ndarray | DiskRows, detector: str, n_features: int,
                  present: np.ndarray | None = None) -> None:
-        self.rows = np.asarray(rows, dtype=np.uint8)
+        self.rows = rows if isinstance(rows, DiskRows) else np.asarray(rows, dtype=np.uint8)
         if self.rows.ndim != 2 or self.rows.shape[1] != feature_row_bytes(detector, n_features):
             raise ValueError(f"feature rows must be (N, {feature_row_bytes(detector, n_features)})"
                              f" for {detector} x {n_features}, got {self.rows.shape}")
@@ -322,10 +325,18 @@ class FeatureStore:
     def from_encoding(cls, result: EncodeResult, paths: Sequence[Path],
                       encoder: FeatureEncoder) -> FeatureStore:
         """Rows of ``result`` aligned with ``paths`` (an image the encoder rejected is absent)."""
-        rows = np.asarray(result.codes[FeatureEncoder.TAG])
+        rows = result.codes[FeatureEncoder.TAG]
+        if not isinstance(rows, DiskRows):
+            rows = np.asarray(rows)
         if [Path(p) for p in result.ok_paths] == [Path(p) for p in paths]:
             return cls(rows, encoder.settings["detector"], encoder.settings["n_features"])
         where = {Path(p): k for k, p in enumerate(result.ok_paths)}
+        if isinstance(rows, DiskRows) and len(rows):
+            # Rows stay on disk; an absent image points at any row and is never read.
+            position = np.array([where.get(Path(p), 0) for p in paths], np.int64)
+            present = np.array([Path(p) in where for p in paths], bool)
+            return cls(rows.view(position),
+                       encoder.settings["detector"], encoder.settings["n_features"], present)
         aligned = np.zeros((len(paths), rows.shape[1]), np.uint8)
         present = np.zeros(len(paths), bool)
         for k, path in enumerate(paths):
@@ -342,23 +353,33 @@ class FeatureStore:
             return None
         return unpack_features(self.rows[k], self.detector, self.n_features)
 
+    @functools.cached_property
+    def _content_keys(self) -> np.ndarray:
+        return np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(),
+                                        "little") if present else 0
+                         for row, present in zip(self.rows, self.present)], dtype=np.uint64)
+
     def content_keys(self) -> np.ndarray:
         """A 64-bit digest of each image's features (0 where absent).
 
         Verification orients a pair by these keys, not by file names or positions, so
         a pair is measured the same way in any file order (a homography fitted from
-        A to B and from B to A can differ in the last digits of the overlap).
+        A to B and from B to A can differ in the last digits of the overlap). Computed
+        once per store: every verification round asks, and rows may be on disk.
         """
-        return np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(),
-                                        "little") if present else 0
-                         for row, present in zip(self.rows, self.present)], dtype=np.uint64)
+        return self._content_keys.copy()
+
+    @functools.cached_property
+    def _headers(self) -> np.ndarray:
+        """``int32`` ``(N, 5)`` row headers (see :data:`_HEADER`), read once."""
+        raw = (self.rows.prefix(4 * _HEADER) if isinstance(self.rows, DiskRows)
+               else self.rows[:, :4 * _HEADER].copy())
+        return raw.view(np.int32).reshape(len(self), _HEADER)
 
     def original_sizes(self) -> np.ndarray:
         """``(N, 2)`` original ``(width, height)`` of each image (0 where absent)."""
-        header = self.rows[:, :4 * _HEADER].copy().view(np.int32)
-        return np.where(self.present[:, None], header[:, 3:5], 0).astype(np.int64)
+        return np.where(self.present[:, None], self._headers[:, 3:5], 0).astype(np.int64)
 
     def n_keypoints(self) -> np.ndarray:
         """Keypoints per image (0 where absent)."""
-        counts = self.rows[:, :4].copy().view(np.int32).ravel()
-        return np.where(self.present, counts, 0)
+        return np.where(self.present, self._headers[:, 0], 0)
