@@ -13,11 +13,14 @@ Usage: ``dist_encode_worker.py IMAGE_DIR WORK_DIR``. One launch runs every case
 * ``verify``: the same command line with ``--verify``: the keypoint features and the
   matching of the candidate pairs are sharded too (role ``features``), writing
   ``verify/out``.
+* ``retrieve``: ``--verify`` with ``--pairing all``: keypoint retrieval's queries
+  and exact scoring are sharded too, writing ``retrieve/out``.
 * ``deep``: a random-init SwinFpnHashCLR (seed 0 on every rank) encodes the list.
 
 Every encoder is wrapped in :class:`RankLog`, which writes the paths each rank
-encoded to ``<case>/rank<R>.txt`` and the number of pairs it matched to
-``<case>/rank<R>_pairs.txt``, so the test can check the work was sharded.
+encoded to ``<case>/rank<R>.txt`` and the number of pairs it matched, images it
+queried and pairs it scored to ``<case>/rank<R>_{pairs,queries,votes}.txt``, so the
+test can check the work was sharded.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from mmselfsup_ext.argtypes import OneLineArgumentParser
 from mmselfsup_ext.dedup.cli import add_dedup_arguments, run_from_args
 from mmselfsup_ext.fileio.discover import discover_images
 from mmselfsup_ext.dedup.encoders import EncodeResult, Encoder
+from mmselfsup_ext.dedup.sources.keypoints import retrieval_votes
 from mmselfsup_ext.dedup.verify import FeatureEncoder, verify_pairs
 
 CLI_FLAGS = ("--pairing", "all", "--threshold", "4", "--no-progress", "--no-report",
@@ -47,6 +51,8 @@ CLI_FLAGS = ("--pairing", "all", "--threshold", "4", "--no-progress", "--no-repo
 #: ``verify``: every pair in capture order checked by keypoints, so both ranks get
 #: pairs to match (the candidate search of ``--pairing all`` proposes a single one).
 VERIFY_FLAGS = (*CLI_FLAGS, "--verify", "--pairing", "window", "--window", "6")
+#: ``retrieve``: order-free candidates from keypoint retrieval, then verification.
+RETRIEVE_FLAGS = (*CLI_FLAGS, "--verify")
 DEEP_CONFIG = Path(__file__).resolve().parents[1] / (
     "configs/selfsup/hashclr/hashclr_swin_nano_fpn_1xb8_coslr_2e.py")
 
@@ -81,13 +87,26 @@ class RankLog:
     def __init__(self, encoder: Encoder, log_dir: Path) -> None:
         self.encoder, self.tags, self.identity = encoder, encoder.tags, encoder.identity
         self.log = Path(log_dir) / f"rank{os.environ.get('RANK', '0')}.txt"
-        self.pair_log = Path(log_dir) / f"rank{os.environ.get('RANK', '0')}_pairs.txt"
+
+    def _count(self, what: str, n: int) -> None:
+        with (self.log.parent / f"{self.log.stem}_{what}.txt").open("a") as f:
+            f.write(f"{n}\n")
 
     def verify_pairs(self, features, i, j, workers: int = 1, progress: bool = True):
         """:func:`verify_pairs`, after appending ``len(i)`` to ``rank<R>_pairs.txt``."""
-        with self.pair_log.open("a") as f:
-            f.write(f"{len(i)}\n")
+        self._count("pairs", len(i))
         return verify_pairs(features, i, j, workers=workers, progress=progress)
+
+    def surfaced_pairs(self, index, image_ids, descriptors, radius: int, min_count: int):
+        """The index's range search, after appending the query count to ``rank<R>_queries.txt``."""
+        self._count("queries", len(image_ids))
+        return index.surfaced_pairs(image_ids, descriptors, radius, min_count=min_count)
+
+    def retrieval_votes(self, descriptors, a, b, radius: int, workers: int = 1,
+                        progress: bool = False):
+        """:func:`retrieval_votes`, after appending ``len(a)`` to ``rank<R>_votes.txt``."""
+        self._count("votes", len(a))
+        return retrieval_votes(descriptors, a, b, radius, workers=workers, progress=progress)
 
     def encode(self, paths: Sequence[Path], workers: int = 1,
                progress: bool = True) -> EncodeResult:
@@ -165,9 +184,10 @@ def run_case(case: str, image_dir: Path, work_dir: Path) -> int:
         return run_distributed(lambda encoders: run_from_args(args, encoders["codes"]),
                                {"codes": lambda: RankLog(ClassicalEncoder(["phash", "dhash"], 8),
                                                          case_dir)})
-    if case == "verify":
+    if case in ("verify", "retrieve"):
+        flags = VERIFY_FLAGS if case == "verify" else RETRIEVE_FLAGS
         args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
-            [str(image_dir), "--out", str(case_dir / "out"), *VERIFY_FLAGS])
+            [str(image_dir), "--out", str(case_dir / "out"), *flags])
         return run_distributed(
             lambda encoders: run_from_args(args, encoders["codes"],
                                            feature_encoder=encoders["features"]),
@@ -187,7 +207,7 @@ def main(argv: list[str]) -> int:
     # One process group for all cases; run_distributed leaves a group it did not create.
     created = is_distributed_launch() and init_distributed()
     try:
-        cases = (["fake", "fail", "mismatch", "cli", "verify"]
+        cases = (["fake", "fail", "mismatch", "cli", "verify", "retrieve"]
                  + (["deep"] if DEEP_CONFIG.is_file() else []))
         return max(run_case(case, image_dir, work_dir) for case in cases)
     finally:

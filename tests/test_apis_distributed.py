@@ -168,6 +168,29 @@ def test_features_are_sharded_and_verified_outputs_equal_one_process(
     assert min(matched) > 0 and sum(matched) == summary["n_verified_now"], (matched, summary)
 
 
+def _counts(case_dir: Path, what: str) -> list[int]:
+    return [sum(map(int, (case_dir / f"rank{r}_{what}.txt").read_text().split()))
+            for r in (0, 1)]
+
+
+@pytest.mark.process
+def test_retrieval_is_sharded_and_outputs_equal_one_process(
+        image_dir: Path, launched: Path, tmp_path: Path) -> None:
+    args = add_dedup_arguments(OneLineArgumentParser()).parse_args(
+        [str(image_dir), "--out", str(tmp_path / "single"), *worker.RETRIEVE_FLAGS])
+    assert run_from_args(args, lambda: ClassicalEncoder(["phash"], 8)) == 0
+    out = launched / "retrieve" / "out" / "phash64"
+    for name in ("pairs.csv", "keep.txt", "remove.txt"):
+        assert (out / name).read_text() == (tmp_path / "single" / "phash64" / name).read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["candidate_sources"] == ["features"]
+    assert "shot_04.png" in (out / "remove.txt").read_text()  # the copy, found by retrieval
+    # Each rank queried a slice of the 5 readable images; the surfaced pairs were scored.
+    queries = _counts(launched / "retrieve", "queries")
+    assert min(queries) > 0 and sum(queries) == 5, queries
+    assert sum(_counts(launched / "retrieve", "votes")) >= 1
+
+
 @pytest.mark.process
 def test_deep_encoder_two_ranks_equal_single_process(image_dir: Path, launched: Path,
                                                      tmp_path: Path) -> None:

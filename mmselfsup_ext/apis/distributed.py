@@ -13,7 +13,10 @@ the geometric verification (:meth:`DistributedEncoder.verify_pairs`): rank 0 sca
 contiguous slices of the candidate pairs, each with the feature rows of the images
 it names, every rank matches its slice, and rank 0 concatenates the results in rank
 order, which is the pairs' order; each pair is matched as in one process, so the
-outputs are the same bytes.
+outputs are the same bytes. Keypoint retrieval is sharded the same way: rank 0
+broadcasts the descriptor index once and scatters slices of the query images
+(:meth:`DistributedEncoder.surfaced_pairs`), then slices of the surfaced pairs with
+the descriptors they read for exact scoring (:meth:`DistributedEncoder.retrieval_votes`).
 
 Why rank 0 leads and the others serve, rather than every rank running the same
 script: the pipeline's :class:`~mmselfsup_ext.dedup.cache.CachedEncoder` encodes
@@ -42,6 +45,8 @@ import torch
 import torch.distributed as dist
 
 from mmselfsup_ext.dedup.encoders import EncodeResult, Encoder, check_encoder
+from mmselfsup_ext.dedup.retrieval import DescriptorIndex
+from mmselfsup_ext.dedup.sources.keypoints import retrieval_votes
 from mmselfsup_ext.dedup.verify import FeatureStore, VerifiedPairs, verify_pairs
 
 __all__ = ["DistributedEncoder", "distributed_encode_group", "init_distributed",
@@ -56,6 +61,8 @@ CONTROL_TIMEOUT = timedelta(days=7)
 _STOP = "stop"
 _ENCODE = "encode"
 _VERIFY = "verify"
+_QUERY = "query"
+_VOTES = "votes"
 
 
 def _world_size_env() -> int:
@@ -207,7 +214,7 @@ def _pair_slices(features: FeatureStore, i: np.ndarray, j: np.ndarray, world: in
 
 
 def _verify_slice(encoder: Encoder | None, build: Callable[[], Encoder] | None, work: dict[str, Any],
-                  workers: int, progress: bool) -> tuple[Encoder | None, dict[str, Any]]:
+                  shared: Any, workers: int, progress: bool) -> tuple[Encoder | None, dict[str, Any]]:
     """Match one slice of pairs; like :func:`_encode_shard`, an error travels as a message.
 
     The role's encoder matches when it offers ``verify_pairs`` (a wrapper may, to
@@ -223,6 +230,59 @@ def _verify_slice(encoder: Encoder | None, build: Callable[[], Encoder] | None, 
                          "homography": found.homography}
     except Exception as exc:  # reported on rank 0 as one RuntimeError
         return encoder, {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _query_slice(encoder: Encoder | None, build: Callable[[], Encoder] | None, work: dict[str, Any],
+                 shared: Any, workers: int, progress: bool) -> tuple[Encoder | None, dict[str, Any]]:
+    """Range-search one slice of the query images in the index (``shared``: the index, or
+    its bytes, length and lists on a serving rank)."""
+    try:
+        if encoder is None:
+            encoder = build()
+        index = (shared if isinstance(shared, DescriptorIndex)
+                 else DescriptorIndex.deserialize(*shared))
+        surface = getattr(encoder, "surfaced_pairs", None)
+        if surface is None:
+            query, other, count = index.surfaced_pairs(work["ids"], work["descriptors"],
+                                                       work["radius"], min_count=work["min_count"])
+        else:
+            query, other, count = surface(index, work["ids"], work["descriptors"], work["radius"],
+                                          work["min_count"])
+        return encoder, {"query": query, "other": other, "count": count}
+    except Exception as exc:  # reported on rank 0 as one RuntimeError
+        return encoder, {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _votes_slice(encoder: Encoder | None, build: Callable[[], Encoder] | None, work: dict[str, Any],
+                 shared: Any, workers: int, progress: bool) -> tuple[Encoder | None, dict[str, Any]]:
+    """Score one slice of the surfaced pairs exactly (:func:`retrieval_votes`)."""
+    try:
+        if encoder is None:
+            encoder = build()
+        score = getattr(encoder, "retrieval_votes", retrieval_votes)
+        votes = score(work["descriptors"], work["a"], work["b"], work["radius"], workers=workers,
+                      progress=progress)
+        return encoder, {"votes": np.asarray(votes, dtype=np.int64)}
+    except Exception as exc:  # reported on rank 0 as one RuntimeError
+        return encoder, {"error": f"{type(exc).__name__}: {exc}"}
+
+
+#: Work rank 0 scatters in slices, by request kind: what each rank runs on its slice.
+_SLICE_WORK = {_VERIFY: _verify_slice, _QUERY: _query_slice, _VOTES: _votes_slice}
+
+
+def _descriptor_slices(descriptors: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray,
+                       radius: int, world: int) -> list[dict[str, Any]]:
+    """One contiguous slice of the pairs per rank, with only the descriptors it reads."""
+    bounds = shard_bounds(len(a), world)
+    slices = []
+    for rank in range(world):
+        lo, hi = bounds[rank], bounds[rank + 1]
+        images = np.unique(np.concatenate([a[lo:hi], b[lo:hi]]))
+        slices.append({"descriptors": [descriptors[int(k)] for k in images], "radius": radius,
+                       "a": np.searchsorted(images, a[lo:hi]),
+                       "b": np.searchsorted(images, b[lo:hi])})
+    return slices
 
 
 class DistributedEncoder:
@@ -323,18 +383,63 @@ class DistributedEncoder:
             # The local call raises the one-line error a bad request deserves.
             return verify_pairs(features, i, j, workers=workers, progress=progress)
         world = dist.get_world_size(self.group)
-        dist.broadcast_object_list([(_VERIFY, self.role, [], workers)], src=0, group=self.group)
-        received: list[Any] = [None]
-        dist.scatter_object_list(received, _pair_slices(features, i, j, world), src=0, group=self.group)
-        _, own = _verify_slice(self.encoder, None, received[0], workers, progress)
-        gathered: list[Any] = [None] * world
-        dist.gather_object(own, gathered, dst=0, group=self.group)
-        errors = [f"rank {r}: {p['error']}" for r, p in enumerate(gathered) if "error" in p]
-        if errors:
-            raise RuntimeError("distributed verification failed on " + "; ".join(errors))
+        gathered = self._scatter(_VERIFY, _pair_slices(features, i, j, world), None, workers,
+                                 progress)
         # Slices are contiguous, so rank order is the pairs' order.
         return VerifiedPairs(**{field: np.concatenate([p[field] for p in gathered])
                                 for field in ("overlap", "inliers", "status", "homography")})
+
+    def surfaced_pairs(self, index: DescriptorIndex, image_ids: np.ndarray,
+                       descriptors: Sequence[np.ndarray], radius: int, min_count: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`DescriptorIndex.surfaced_pairs` with the query images sliced over the ranks.
+
+        Rank 0 broadcasts the index once and scatters contiguous slices of the query
+        images with their descriptors; each image's matches are complete within its
+        slice, so the union of the slices' pairs is one process's (in another row
+        order, which the caller's ``unique`` removes).
+        """
+        image_ids = np.asarray(image_ids, dtype=np.int64)
+        if not self.distributed or not is_main_process():
+            return index.surfaced_pairs(image_ids, descriptors, radius, min_count=min_count)
+        world = dist.get_world_size(self.group)
+        bounds = shard_bounds(len(image_ids), world)
+        slices = [{"ids": image_ids[bounds[r]:bounds[r + 1]],
+                   "descriptors": [descriptors[k] for k in range(bounds[r], bounds[r + 1])],
+                   "radius": int(radius), "min_count": int(min_count)} for r in range(world)]
+        gathered = self._scatter(_QUERY, slices, index, 1, False)
+        return tuple(np.concatenate([p[name] for p in gathered]).astype(np.int64)
+                     for name in ("query", "other", "count"))
+
+    def retrieval_votes(self, descriptors: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray,
+                        radius: int, *, workers: int = 1, progress: bool = False) -> np.ndarray:
+        """:func:`~mmselfsup_ext.dedup.sources.keypoints.retrieval_votes` with the pairs
+        sliced over the ranks (each with only the descriptors its slice reads)."""
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        if not self.distributed or not is_main_process():
+            return retrieval_votes(descriptors, a, b, radius, workers=workers, progress=progress)
+        world = dist.get_world_size(self.group)
+        gathered = self._scatter(_VOTES, _descriptor_slices(descriptors, a, b, int(radius), world),
+                                 None, workers, progress)
+        # Slices are contiguous, so rank order is the pairs' order.
+        return np.concatenate([p["votes"] for p in gathered]).astype(np.int64)
+
+    def _scatter(self, kind: str, slices: list[dict[str, Any]], shared: Any, workers: int,
+                 progress: bool) -> list[dict[str, Any]]:
+        """Send every rank its slice (and ``shared`` once), run rank 0's, gather all."""
+        dist.broadcast_object_list([(kind, self.role, [], workers)], src=0, group=self.group)
+        if kind == _QUERY:
+            dist.broadcast_object_list([(shared.serialize(), shared.n_bits, shared.nlist)], src=0,
+                                       group=self.group)
+        received: list[Any] = [None]
+        dist.scatter_object_list(received, slices, src=0, group=self.group)
+        _, own = _SLICE_WORK[kind](self.encoder, None, received[0], shared, workers, progress)
+        gathered: list[Any] = [None] * dist.get_world_size(self.group)
+        dist.gather_object(own, gathered, dst=0, group=self.group)
+        errors = [f"rank {r}: {p['error']}" for r, p in enumerate(gathered) if "error" in p]
+        if errors:
+            raise RuntimeError(f"distributed {kind} failed on " + "; ".join(errors))
+        return gathered
 
     def _merge(self, payloads: list[dict[str, Any]], shards: list[list[str]]) -> EncodeResult:
         errors = [f"rank {r}: {p['error']}" for r, p in enumerate(payloads) if "error" in p]
@@ -370,7 +475,8 @@ def stop_serving(group: Any = None) -> None:
 
 def serve_encode_requests(builders: Mapping[str, Callable[[], Encoder]],
                           group: Any = None) -> int:
-    """Encode (and verify) rank 0's requests until it says stop (ranks other than 0).
+    """Serve rank 0's requests (encode; verify, query and score slices) until it says stop
+    (ranks other than 0).
 
     Parameters
     ----------
@@ -394,11 +500,14 @@ def serve_encode_requests(builders: Mapping[str, Callable[[], Encoder]],
         kind, role, names, workers = message[0]
         if kind == _STOP:
             return served
-        if kind == _VERIFY:
+        if kind in _SLICE_WORK:
+            shared: list[Any] = [None]
+            if kind == _QUERY:
+                dist.broadcast_object_list(shared, src=0, group=group)
             received: list[Any] = [None]
             dist.scatter_object_list(received, None, src=0, group=group)
-            encoders[role], payload = _verify_slice(encoders[role], builders[role], received[0],
-                                                    workers, False)
+            encoders[role], payload = _SLICE_WORK[kind](encoders[role], builders[role],
+                                                        received[0], shared[0], workers, False)
             dist.gather_object(payload, None, dst=0, group=group)
             served += 1
             continue

@@ -64,6 +64,9 @@ _SCHEMA = (
 # little work while per-chunk costs (worker start-up, a commit) stay negligible.
 _TARGET_CHUNK_SECONDS = 5.0
 _MAX_CHUNK = 4096
+# A chunk's rows pass through a few copies (the encoder's, the table's, the cache's):
+# feature rows of 40 KB would make 4096 of them 160 MB each.
+_MAX_CHUNK_BYTES = 32 << 20
 #: Feature rows beyond this are kept on disk, not in memory (``CachedEncoder(spill_bytes=)``).
 SPILL_BYTES = 256 << 20
 # How long to wait for another run that holds the cache's schema or journal-mode lock.
@@ -456,8 +459,8 @@ class CachedEncoder:
                     bar.update(len(chunk))
                     if self.chunk_size is None:
                         rate = len(chunk) / max(wall, 1e-3)
-                        size = int(min(_MAX_CHUNK, max(8 * workers,
-                                                       rate * _TARGET_CHUNK_SECONDS)))
+                        size = int(min(_MAX_CHUNK, max(1, _MAX_CHUNK_BYTES // row_bytes),
+                                       max(8 * workers, rate * _TARGET_CHUNK_SECONDS)))
         finally:
             if store is not None:
                 store.close()

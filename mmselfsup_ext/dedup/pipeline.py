@@ -91,6 +91,7 @@ class _Verification:
     new: np.ndarray
     sources: list[CandidateSource]
     timings: dict[str, float] = field(default_factory=dict)
+    shards: object | None = None
 
 
 def _prepare_verification(encoded: EncodeResult, options: DedupOptions,
@@ -110,9 +111,10 @@ def _prepare_verification(encoded: EncodeResult, options: DedupOptions,
                              f"{extractor.identity}|{RetrievalSettings().fingerprint}|verify=v1")
     ids, new = state.assign_ids([file_key(p) for p in encoded.ok_paths])
     sources = source_registry.build_sources(options.sources, spatial)
-    # An encoder that shards extraction across ranks shards the matching too.
+    # An encoder that shards extraction across ranks shards the matching and retrieval too.
     match = getattr(feature_encoder, "verify_pairs", verify_pairs)
-    return _Verification(store, match, state, ids, new, sources, timings)
+    shards = feature_encoder if hasattr(feature_encoder, "surfaced_pairs") else None
+    return _Verification(store, match, state, ids, new, sources, timings, shards)
 
 
 def _union(parts: list[np.ndarray]) -> np.ndarray:
@@ -126,7 +128,7 @@ def _verified_search(search: DuplicateSearch, codes: np.ndarray, bits: int,
     """The hash search judged by verified overlap on the union of the sources' pairs; and
     how many pairs the sources that read verified pairs added."""
     proposal = Proposal(options, search, codes, bits, spatial, run.store, run.state, run.ids,
-                        run.new, run.timings)
+                        run.new, run.timings, run.shards)
     closure = [source for source in run.sources if source.after_verification]
     pairs = _union([source.propose(proposal) for source in run.sources
                     if not source.after_verification])

@@ -187,8 +187,22 @@ class DescriptorIndex:
     @classmethod
     def deserialize(cls, data: np.ndarray, n_bits: int, nlist: int) -> DescriptorIndex:
         """An index from :meth:`serialize` bytes."""
+        return cls._adopt(faiss.deserialize_index_binary(np.asarray(data, dtype=np.uint8)),
+                          n_bits, nlist)
+
+    @classmethod
+    def read(cls, read: Callable[[int], bytes], n_bits: int, nlist: int) -> DescriptorIndex:
+        """An index from :meth:`serialize` bytes that ``read(n)`` returns a piece at a time."""
+        reader = faiss.PyCallbackIOReader(read)
+        try:
+            return cls._adopt(faiss.read_index_binary(reader), n_bits, nlist)
+        finally:
+            del reader
+
+    @classmethod
+    def _adopt(cls, index: faiss.IndexBinary, n_bits: int, nlist: int) -> DescriptorIndex:
         made = cls(n_bits)
-        made.index = faiss.deserialize_index_binary(np.asarray(data, dtype=np.uint8))
+        made.index = index
         if made.index.d != n_bits:
             raise ValueError(f"the stored index holds {made.index.d}-bit descriptors, "
                              f"expected {n_bits}")

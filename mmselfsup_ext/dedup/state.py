@@ -64,6 +64,10 @@ def file_key(path: str | os.PathLike) -> FileKey | None:
     return os.fsencode(os.path.abspath(path)), int(st.st_size), int(st.st_mtime_ns)
 
 
+# Bytes per piece when a stored index is read back.
+_PIECE = 16 << 20
+
+
 class _IndexBytes:
     """The retrieval index as the ``uint8`` array :meth:`DescriptorIndex.serialize` gives,
     produced a piece at a time: saved whole, it would be a second copy of the index
@@ -82,17 +86,49 @@ class _IndexBytes:
         self.index.write(write)
 
 
-def _content_digest(arrays: dict[str, np.ndarray | _IndexBytes]) -> str:
+class _StoredBytes:
+    """A ``uint8`` vector member of a state file, read a piece at a time (the index:
+    loaded whole and then parsed, it would be held twice)."""
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, archive: zipfile.ZipFile, member: str) -> None:
+        self.archive, self.member = archive, member
+        with archive.open(member) as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(fh)
+            self.start = fh.tell()
+        if dtype != self.dtype or len(shape) != 1:
+            raise ValueError(f"{member} holds {dtype} {shape}, expected a uint8 vector")
+        self.shape = tuple(shape)
+
+    def open(self):
+        """The member's file object, positioned at its first byte of data."""
+        fh = self.archive.open(self.member)
+        fh.read(self.start)
+        return fh
+
+    def feed(self, write) -> None:
+        """Pass the bytes to ``write`` in pieces."""
+        with self.open() as fh:
+            while piece := fh.read(_PIECE):
+                write(piece)
+
+
+def _content_digest(arrays: dict[str, np.ndarray | _IndexBytes | _StoredBytes]) -> str:
     """SHA-256 over every array but ``meta``: names, dtypes, shapes and bytes."""
     digest = hashlib.sha256()
     for name in sorted(arrays):
         if name == "meta":
             continue
         array = arrays[name]
-        if not isinstance(array, _IndexBytes):
+        pieces = isinstance(array, (_IndexBytes, _StoredBytes))
+        if not pieces:
             array = np.ascontiguousarray(array)
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
-        if isinstance(array, _IndexBytes):
+        if pieces:
             array.feed(digest.update)
         elif array.size:
             # The array's own buffer, not a copy of it.
@@ -252,8 +288,20 @@ class SurveyState:
         return state
 
     def _read(self, path: Path) -> None:
-        with np.load(path, allow_pickle=False) as stored:
-            data = {name: stored[name] for name in stored.files}
+        with zipfile.ZipFile(path) as archive:
+            self._read_archive(archive)
+
+    def _read_archive(self, archive: zipfile.ZipFile) -> None:
+        data: dict[str, np.ndarray | _StoredBytes] = {}
+        for member in archive.namelist():
+            name, suffix = os.path.splitext(member)
+            if suffix != ".npy":
+                raise ValueError(f"unexpected member {member!r}")
+            if name == "index":
+                data[name] = _StoredBytes(archive, member)
+            else:
+                with archive.open(member) as fh:
+                    data[name] = np.lib.format.read_array(fh, allow_pickle=False)
         meta = json.loads(bytes(data["meta"]).decode("utf-8"))
         if not isinstance(meta, dict) or meta.get("version") != _VERSION:
             raise ValueError(f"version {meta.get('version') if isinstance(meta, dict) else '?'}, "
@@ -269,8 +317,8 @@ class SurveyState:
         sizes, mtimes = data["key_sizes"], data["key_mtimes"]
         self.keys = [None if s < 0 else (p, int(s), int(m))
                      for p, s, m in zip(paths, sizes.tolist(), mtimes.tolist())]
-        self.index = DescriptorIndex.deserialize(data["index"], self.index.n_bits,
-                                                 int(meta["nlist"]))
+        with data["index"].open() as fh:
+            self.index = DescriptorIndex.read(fh.read, self.index.n_bits, int(meta["nlist"]))
         a, b, v = data["vote_a"], data["vote_b"], data["votes"]
         self.votes = dict(zip(zip(a.tolist(), b.tolist()), v.tolist()))
         va, vb = data["verified_a"].tolist(), data["verified_b"].tolist()

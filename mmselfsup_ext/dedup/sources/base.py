@@ -48,6 +48,9 @@ class Proposal:
         Each image's survey id, and which images this run adds.
     timings : dict of str to float
         Run-wide seconds a source spends once (e.g. ``retrieval_s``), for ``summary.json``.
+    shards : object or None
+        What spreads a source's work over ``torchrun`` ranks (the feature encoder, when
+        it offers ``surfaced_pairs`` and ``retrieval_votes``); None: this process.
     """
 
     options: DedupOptions
@@ -60,6 +63,7 @@ class Proposal:
     ids: np.ndarray
     new: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    shards: object | None = None
 
 
 class CandidateSource(Protocol):

@@ -16,12 +16,13 @@ import numpy as np
 from tqdm import tqdm
 
 from ..results import DuplicateSearch
-from ..retrieval import RetrievalSettings, match_counts, retrieval_descriptors, select_candidates
+from ..retrieval import (DescriptorIndex, RetrievalSettings, match_counts, retrieval_descriptors,
+                         select_candidates)
 from ..state import SurveyState
 from ..verify import FeatureStore
 from .base import Proposal, as_pairs, pair_keys, sorted_contains
 
-__all__ = ["KeypointRetrieval", "StoreDescriptors", "feature_candidates"]
+__all__ = ["KeypointRetrieval", "StoreDescriptors", "feature_candidates", "retrieval_votes"]
 
 # Surfaced pairs given to the scoring threads at a time.
 _SCORE_CHUNK = 8192
@@ -43,7 +44,8 @@ class KeypointRetrieval:
             i, j, _ = feature_candidates(proposal.features, proposal.ids, proposal.new,
                                          proposal.state, RetrievalSettings(),
                                          workers=proposal.options.workers,
-                                         progress=proposal.options.progress)
+                                         progress=proposal.options.progress,
+                                         shards=proposal.shards)
             self._pairs = as_pairs(i, j)
             proposal.timings["retrieval_s"] = time.perf_counter() - start
         return self._pairs
@@ -84,9 +86,43 @@ class StoreDescriptors(Sequence):
         return (self[k] for k in range(len(self)))
 
 
+def _surfaced_pairs(index: DescriptorIndex, image_ids: np.ndarray,
+                    descriptors: Sequence[np.ndarray], radius: int, min_count: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:meth:`DescriptorIndex.surfaced_pairs` in this process."""
+    return index.surfaced_pairs(image_ids, descriptors, radius, min_count=min_count)
+
+
+def retrieval_votes(descriptors: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray,
+                    radius: int, *, workers: int = 1, progress: bool = False) -> np.ndarray:
+    """Exact votes of the pairs ``(a[p], b[p])``: :func:`~..retrieval.match_counts`' smaller
+    direction, positions into ``descriptors``.
+
+    Returns
+    -------
+    ndarray
+        ``int64`` votes, one per pair.
+    """
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+
+    def score(p: int) -> int:
+        return min(match_counts(descriptors[int(a[p])], descriptors[int(b[p])], radius))
+
+    votes = np.zeros(len(a), np.int64)
+    with ThreadPoolExecutor(workers) as pool, tqdm(total=len(a), desc="retrieval", unit="pair",
+                                                    disable=not progress) as bar:
+        # A chunk at a time: the executor holds a future per pair it is given.
+        for start in range(0, len(a), _SCORE_CHUNK):
+            stop = min(start + _SCORE_CHUNK, len(a))
+            votes[start:stop] = list(pool.map(score, range(start, stop)))
+            bar.update(stop - start)
+    return votes
+
+
 def feature_candidates(store: FeatureStore, ids: np.ndarray, new: np.ndarray,
                        state: SurveyState, settings: RetrievalSettings, *, workers: int = 1,
-                       progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       progress: bool = False, shards: object | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of images that share keypoint descriptors, whatever their file order.
 
     The descriptors of the ``new`` images are added to ``state.index`` and queried;
@@ -108,6 +144,11 @@ def feature_candidates(store: FeatureStore, ids: np.ndarray, new: np.ndarray,
         Threads for rescoring.
     progress : bool
         Progress bar while rescoring.
+    shards : optional
+        What spreads the queries and the rescoring over ``torchrun`` ranks: an object
+        with ``surfaced_pairs(index, image_ids, descriptors, radius, min_count)`` and
+        ``retrieval_votes`` (as :func:`retrieval_votes`), such as
+        :class:`~mmselfsup_ext.apis.distributed.DistributedEncoder`; default this process.
 
     Returns
     -------
@@ -120,9 +161,9 @@ def feature_candidates(store: FeatureStore, ids: np.ndarray, new: np.ndarray,
     if not state.index.grow(ids, descriptors):
         state.index.add(ids[added], StoreDescriptors(store, settings, added))
     # Surfaced matches only propose: a pair's exact votes (both directions) decide.
-    query, other, _ = state.index.surfaced_pairs(
-        ids[added], StoreDescriptors(store, settings, added), settings.radius,
-        min_count=max(1, settings.min_votes // 2))
+    surface = getattr(shards, "surfaced_pairs", _surfaced_pairs)
+    query, other, _ = surface(state.index, ids[added], StoreDescriptors(store, settings, added),
+                              settings.radius, max(1, settings.min_votes // 2))
     # Positions of image ids (-1: not a current image), as an array: a dict of every
     # image and sets of every surfaced pair would cost ~15 KB per image in objects.
     position = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, np.int64)
@@ -139,18 +180,9 @@ def feature_candidates(store: FeatureStore, ids: np.ndarray, new: np.ndarray,
     todo = todo[~sorted_contains(np.sort(pair_keys(known[:, 0], known[:, 1])),
                                  pair_keys(todo[:, 0], todo[:, 1]))]
 
-    def score(pair: list[int]) -> int:
-        return min(match_counts(descriptors[position[pair[0]]], descriptors[position[pair[1]]],
-                                settings.radius))
-
-    scores = np.zeros(len(todo), np.int64)
-    with ThreadPoolExecutor(workers) as pool, tqdm(total=len(todo), desc="retrieval",
-                                                    unit="pair", disable=not progress) as bar:
-        # A chunk at a time: the executor holds a future per pair it is given.
-        for start in range(0, len(todo), _SCORE_CHUNK):
-            chunk = todo[start:start + _SCORE_CHUNK].tolist()
-            scores[start:start + len(chunk)] = list(pool.map(score, chunk))
-            bar.update(len(chunk))
+    votes_of = getattr(shards, "retrieval_votes", retrieval_votes)
+    scores = votes_of(descriptors, position[todo[:, 0]], position[todo[:, 1]], settings.radius,
+                      workers=workers, progress=progress)
     # Only pairs that can become candidates are kept: a pair is scored once, when its
     # newer image is queried, so a weaker one is never proposed again.
     strong = scores >= settings.min_votes
