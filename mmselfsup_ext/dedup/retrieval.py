@@ -255,9 +255,24 @@ class DescriptorIndex:
             index.nprobe = NPROBE
         # The old index goes first: the new one is filled a batch at a time beside nothing.
         self.index, self.nlist = index, wanted
-        for ids, rows in _stacked_batches(image_ids, descriptors):
-            if len(ids):
-                index.add_with_ids(rows, ids)
+        if wanted == 0:
+            for ids, rows in _stacked_batches(image_ids, descriptors):
+                if len(ids):
+                    index.add_with_ids(rows, ids)
+            return True
+        # Each list is assigned first and allocated once at its final length: filled by
+        # appending, the lists grew by doubling (measured: 197 MB instead of 129 MB for
+        # 3 million descriptors). add_core with the same assignment stores what
+        # add_with_ids would, in the same order.
+        labels = [index.quantizer.search(rows, 1)[1][:, 0].astype(np.int32)
+                  for ids, rows in _stacked_batches(image_ids, descriptors) if len(ids)]
+        _reserve(index.invlists, np.bincount(np.concatenate(labels), minlength=wanted)
+                 if labels else np.zeros(wanted, np.int64))
+        batches = (batch for batch in _stacked_batches(image_ids, descriptors) if len(batch[0]))
+        for (ids, rows), assigned in zip(batches, labels):
+            assigned = np.ascontiguousarray(assigned, dtype=np.int64)
+            index.add_core(len(ids), faiss.swig_ptr(rows), faiss.swig_ptr(ids),
+                           faiss.swig_ptr(assigned))
         return True
 
     def surfaced_pairs(self, image_ids: Sequence[int], descriptors: Sequence[np.ndarray],
@@ -301,6 +316,14 @@ class DescriptorIndex:
             parts.append(np.column_stack([pairs[keep], count[keep]]))
         found = (np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)).astype(np.int64)
         return found[:, 0], found[:, 1], found[:, 2]
+
+
+def _reserve(invlists: faiss.InvertedLists, sizes: np.ndarray) -> None:
+    """Allocate every inverted list for ``sizes[l]`` entries, leaving it empty."""
+    for list_no, size in enumerate(sizes.tolist()):
+        if size:
+            invlists.resize(list_no, size)
+            invlists.resize(list_no, 0)  # the capacity stays
 
 
 def _image_batches(image_ids: Sequence[int], descriptors: Sequence[np.ndarray]):
