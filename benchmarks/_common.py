@@ -203,6 +203,15 @@ if __name__ == "__main__":  # the fresh process of :func:`measure`
                                   int(sys.argv[4]))))
 
 
+def rss_mb() -> float:
+    """This process's resident memory now (``VmRSS``), in MB."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def cpu_model() -> str:
     """The CPU's model name (Linux), else the machine type."""
     try:

@@ -23,16 +23,12 @@ import threading
 import time
 from pathlib import Path
 
+from _common import rss_mb
+
+#: "start" runs until the first stage (imports, discovery); "other" is every moment
+#: between two stages (the pipeline's own work: unions of proposals, summaries).
 STAGES = ("start", "hash codes", "features", "retrieval", "verify", "select", "write",
-          "save state")
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+          "save state", "other")
 
 
 def profile(images: Path, out: Path, workers: int) -> dict:
@@ -47,17 +43,18 @@ def profile(images: Path, out: Path, workers: int) -> dict:
     def sample() -> None:
         while not done.is_set():
             stage = current[0]
-            peaks[stage] = max(peaks[stage], _rss_mb())
+            peaks[stage] = max(peaks[stage], rss_mb())
             time.sleep(0.02)
 
     def staged(name: str, function):
         def wrapper(*args, **kwargs):
-            before, current[0] = current[0], name
+            current[0] = name
             try:
                 return function(*args, **kwargs)
             finally:
-                peaks[name] = max(peaks[name], _rss_mb())
-                current[0] = "write" if name in ("select",) else before
+                peaks[name] = max(peaks[name], rss_mb())
+                # The outputs are written right after the selection.
+                current[0] = "write" if name == "select" else "other"
         return wrapper
 
     pipeline._prepare_verification = staged("features", pipeline._prepare_verification)

@@ -261,9 +261,9 @@ class DescriptorIndex:
                     index.add_with_ids(rows, ids)
             return True
         # Each list is assigned first and allocated once at its final length: filled by
-        # appending, the lists grew by doubling (measured: 197 MB instead of 129 MB for
-        # 3 million descriptors). add_core with the same assignment stores what
-        # add_with_ids would, in the same order.
+        # appending, the lists grew by doubling (benchmarks/index_memory.py: 222 MB instead
+        # of 138 MB for 3 million descriptors). add_core with the same assignment stores
+        # what add_with_ids would, in the same order.
         labels = [index.quantizer.search(rows, 1)[1][:, 0].astype(np.int32)
                   for ids, rows in _stacked_batches(image_ids, descriptors) if len(ids)]
         _reserve(index.invlists, np.bincount(np.concatenate(labels), minlength=wanted)
